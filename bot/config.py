@@ -1,0 +1,119 @@
+"""Settings read once from the environment and validated at start-up."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///hali.db"
+
+_TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,}$")
+_DB_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg", "postgresql+psycopg")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    token: str | None = None
+    api_base_url: str = DEFAULT_API_BASE_URL
+    database_url: str = DEFAULT_DATABASE_URL
+    admin_ids: frozenset[int] = field(default_factory=frozenset)
+    log_level: str = "INFO"
+    status_cache_seconds: float = 2.0
+    poll_timeout_seconds: int = 30
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate every setting; raise ConfigError naming the first bad one."""
+        env = os.environ if env is None else env
+        return cls(
+            token=_token(env.get("TELEGRAM_BOT_TOKEN")),
+            api_base_url=_base_url(env.get("TELEGRAM_API_BASE_URL")),
+            database_url=database_url(env.get("DATABASE_URL")),
+            admin_ids=_admin_ids(env.get("HALI_ADMIN_IDS")),
+            log_level=_log_level(env.get("HALI_LOG_LEVEL")),
+            status_cache_seconds=_float(env, "HALI_STATUS_CACHE_SECONDS", 2.0, low=0.0, high=5.0),
+            poll_timeout_seconds=int(_float(env, "HALI_POLL_TIMEOUT", 30, low=0, high=60)),
+        )
+
+
+def _token(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    if not _TOKEN_RE.match(value):
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN does not look like a bot token (expected '123456789:ABC…' from @BotFather)"
+        )
+    return value
+
+
+def _base_url(value: str | None) -> str:
+    if not value or not value.strip():
+        return DEFAULT_API_BASE_URL
+    value = value.strip()
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise ConfigError(f"TELEGRAM_API_BASE_URL must be an http(s) address, got {value!r}")
+    return value
+
+
+def database_url(value: str | None) -> str:
+    """Normalise DATABASE_URL to an async SQLAlchemy URL; a bare path means a SQLite file."""
+    if not value or not value.strip():
+        return DEFAULT_DATABASE_URL
+    value = value.strip()
+    if value.startswith("sqlite:///"):
+        value = "sqlite+aiosqlite:///" + value.removeprefix("sqlite:///")
+    elif value.startswith(("postgres://", "postgresql://")):
+        value = "postgresql+asyncpg://" + value.split("://", 1)[1]
+    elif "://" not in value:
+        value = "sqlite+aiosqlite:///" + str(Path(value))
+    scheme = value.split("://", 1)[0]
+    if scheme not in _DB_SCHEMES:
+        raise ConfigError(
+            f"DATABASE_URL scheme {scheme!r} is not supported; use one of: {', '.join(_DB_SCHEMES)}"
+        )
+    return value
+
+
+def _admin_ids(value: str | None) -> frozenset[int]:
+    if not value or not value.strip():
+        return frozenset()
+    ids: set[int] = set()
+    for part in re.split(r"[,\s]+", value.strip()):
+        if not part:
+            continue
+        if not re.fullmatch(r"-?\d{1,20}", part):
+            raise ConfigError(f"HALI_ADMIN_IDS must be Telegram user ids separated by commas; {part!r} is not")
+        ids.add(int(part))
+    return frozenset(ids)
+
+
+def _log_level(value: str | None) -> str:
+    if not value or not value.strip():
+        return "INFO"
+    level = value.strip().upper()
+    if level not in logging.getLevelNamesMapping():
+        raise ConfigError(f"HALI_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR; got {value!r}")
+    return level
+
+
+def _float(env: Mapping[str, str], name: str, default: float, *, low: float, high: float) -> float:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        number = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not low <= number <= high:
+        raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {raw!r}")
+    return number
