@@ -1,0 +1,117 @@
+"""The tables of the status store. Only what the service needs is kept about people."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use datetime.now(UTC)")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class ServiceRow(Base):
+    """A catalogue entry as the running bot sees it; `edited_by` protects operators' changes on reload."""
+
+    __tablename__ = "services"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    edited_by: Mapped[str | None] = mapped_column(String(128), default=None)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IncidentRow(Base):
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    service_id: Mapped[str] = mapped_column(ForeignKey("services.id"), index=True)
+    status: Mapped[str] = mapped_column(String(32))
+    title_en: Mapped[str] = mapped_column(Text)
+    title_sw: Mapped[str | None] = mapped_column(Text, default=None)
+    workaround_en: Mapped[str | None] = mapped_column(Text, default=None)
+    workaround_sw: Mapped[str | None] = mapped_column(Text, default=None)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    opened_by: Mapped[str] = mapped_column(String(128))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None, index=True)
+
+    updates: Mapped[list[IncidentUpdateRow]] = relationship(
+        back_populates="incident", order_by="IncidentUpdateRow.id", cascade="all, delete-orphan"
+    )
+
+
+class IncidentUpdateRow(Base):
+    __tablename__ = "incident_updates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    author: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))  # opened, update, resolved
+    status: Mapped[str | None] = mapped_column(String(32), default=None)
+    message_en: Mapped[str | None] = mapped_column(Text, default=None)
+    message_sw: Mapped[str | None] = mapped_column(Text, default=None)
+
+    incident: Mapped[IncidentRow] = relationship(back_populates="updates")
+
+
+class UserRow(Base):
+    """A chat that talked to Hali: its id, its language choice and when it was seen. Nothing more."""
+
+    __tablename__ = "users"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    language: Mapped[str | None] = mapped_column(String(8), default=None)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditRow(Base):
+    """Who changed what and when, with the state before and after."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(128))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)

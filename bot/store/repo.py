@@ -1,0 +1,300 @@
+"""Queries: the only module that speaks SQL. It hands the core plain dataclasses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import selectinload
+
+from bot.catalog.loader import catalog_to_dict, load_catalog, service_from_dict
+from bot.catalog.model import Catalog, Service, Text
+from bot.core.clock import Clock, system_clock
+from bot.core.status import Incident, IncidentUpdate, State
+from bot.store.db import make_engine, make_sessionmaker, upgrade_schema
+from bot.store.models import AuditRow, IncidentRow, IncidentUpdateRow, ServiceRow, UserRow
+
+
+class NotFound(LookupError):
+    """The named service or incident does not exist."""
+
+
+class Conflict(ValueError):
+    """The change does not apply to the current state (e.g. resolving a resolved incident)."""
+
+
+@dataclass(frozen=True)
+class CatalogLoadResult:
+    added: tuple[str, ...]
+    updated: tuple[str, ...]
+    kept: tuple[str, ...]  # edited by an operator: left as they are
+
+
+@dataclass(frozen=True)
+class UserData:
+    chat_id: int
+    language: str | None
+    first_seen: datetime
+    last_seen: datetime
+
+
+class Store:
+    """The status store on one database."""
+
+    def __init__(self, engine: AsyncEngine, *, clock: Clock = system_clock) -> None:
+        self.engine = engine
+        self.sessions: async_sessionmaker[AsyncSession] = make_sessionmaker(engine)
+        self.clock = clock
+
+    @classmethod
+    def from_url(cls, url: str, *, clock: Clock = system_clock, **engine_kwargs: Any) -> Store:
+        return cls(make_engine(url, **engine_kwargs), clock=clock)
+
+    async def upgrade(self) -> None:
+        await upgrade_schema(self.engine)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    # --- services -------------------------------------------------------------------------------
+
+    async def load_catalog(self, catalog: Catalog, *, actor: str = "catalog") -> CatalogLoadResult:
+        """Add new services and refresh unedited ones; never overwrite a service an operator edited."""
+        added: list[str] = []
+        updated: list[str] = []
+        kept: list[str] = []
+        async with self.sessions.begin() as session:
+            rows = {r.id: r for r in (await session.scalars(select(ServiceRow))).all()}
+            for position, service in enumerate(catalog.services):
+                data = catalog_to_dict(service)
+                row = rows.get(service.id)
+                if row is None:
+                    session.add(ServiceRow(id=service.id, position=position, data=data,
+                                           updated_at=self.clock()))
+                    added.append(service.id)
+                elif row.edited_by is not None:
+                    kept.append(service.id)
+                elif row.data != data or row.position != position:
+                    row.data, row.position, row.updated_at = data, position, self.clock()
+                    updated.append(service.id)
+            if added or updated:
+                session.add(self._audit(actor, "catalog.load", "services", None,
+                                        {"added": added, "updated": updated, "kept": kept}))
+        return CatalogLoadResult(tuple(added), tuple(updated), tuple(kept))
+
+    async def services(self) -> list[Service]:
+        async with self.sessions() as session:
+            rows = (await session.scalars(select(ServiceRow).order_by(ServiceRow.position))).all()
+            return [service_from_dict(r.data) for r in rows]
+
+    async def catalog(self) -> Catalog:
+        """The services as stored, with the bundled catalogue's ambiguous terms."""
+        return Catalog(tuple(await self.services()), _bundled().ambiguous)
+
+    async def service_ids(self) -> set[str]:
+        async with self.sessions() as session:
+            return set((await session.scalars(select(ServiceRow.id))).all())
+
+    async def edit_service(self, service: Service, *, actor: str) -> None:
+        """Replace a service's catalogue entry; later catalogue reloads leave it alone."""
+        async with self.sessions.begin() as session:
+            row = await session.get(ServiceRow, service.id)
+            if row is None:
+                raise NotFound(f"unknown service {service.id!r}")
+            before = row.data
+            row.data, row.edited_by, row.updated_at = catalog_to_dict(service), actor, self.clock()
+            session.add(self._audit(actor, "service.edit", service.id, before, row.data))
+
+    # --- incidents ------------------------------------------------------------------------------
+
+    async def open_incident(
+        self,
+        service_id: str,
+        state: State,
+        title: Text,
+        *,
+        actor: str,
+        message: Text | None = None,
+        workaround: Text | None = None,
+    ) -> int:
+        if state is State.OPERATIONAL:
+            raise Conflict("an incident needs a problem state; resolve incidents instead")
+        now = self.clock()
+        async with self.sessions.begin() as session:
+            if await session.get(ServiceRow, service_id) is None:
+                raise NotFound(f"unknown service {service_id!r}")
+            row = IncidentRow(
+                service_id=service_id, status=state.value, title_en=title.en, title_sw=title.sw,
+                workaround_en=workaround.en if workaround else None,
+                workaround_sw=workaround.sw if workaround else None,
+                opened_at=now, opened_by=actor,
+            )
+            row.updates.append(IncidentUpdateRow(
+                created_at=now, author=actor, kind="opened", status=state.value,
+                message_en=message.en if message else None, message_sw=message.sw if message else None,
+            ))
+            session.add(row)
+            await session.flush()
+            session.add(self._audit(actor, "incident.open", f"incident:{row.id}", None,
+                                    _incident_dict(row)))
+            return row.id
+
+    async def update_incident(
+        self, incident_id: int, message: Text, *, actor: str, state: State | None = None
+    ) -> None:
+        if state is State.OPERATIONAL:
+            raise Conflict("use resolve to mark an incident operational")
+        async with self.sessions.begin() as session:
+            row = await self._incident_row(session, incident_id, for_update=True)
+            if row.resolved_at is not None:
+                raise Conflict(f"incident {incident_id} is already resolved")
+            before = _incident_dict(row)
+            if state is not None:
+                row.status = state.value
+            row.updates.append(IncidentUpdateRow(
+                created_at=self.clock(), author=actor, kind="update",
+                status=state.value if state else None, message_en=message.en, message_sw=message.sw,
+            ))
+            session.add(self._audit(actor, "incident.update", f"incident:{incident_id}", before,
+                                    _incident_dict(row)))
+
+    async def resolve_incident(
+        self, incident_id: int, *, actor: str, message: Text | None = None
+    ) -> None:
+        async with self.sessions.begin() as session:
+            row = await self._incident_row(session, incident_id, for_update=True)
+            if row.resolved_at is not None:
+                raise Conflict(f"incident {incident_id} is already resolved")
+            before = _incident_dict(row)
+            now = self.clock()
+            row.resolved_at = now
+            row.updates.append(IncidentUpdateRow(
+                created_at=now, author=actor, kind="resolved", status=State.OPERATIONAL.value,
+                message_en=message.en if message else None, message_sw=message.sw if message else None,
+            ))
+            session.add(self._audit(actor, "incident.resolve", f"incident:{incident_id}", before,
+                                    _incident_dict(row)))
+
+    async def incident(self, incident_id: int) -> Incident:
+        async with self.sessions() as session:
+            return _incident(await self._incident_row(session, incident_id))
+
+    async def incidents(self, *, open_only: bool = False, limit: int = 200) -> list[Incident]:
+        query = (select(IncidentRow).options(selectinload(IncidentRow.updates))
+                 .order_by(IncidentRow.opened_at.desc(), IncidentRow.id.desc()).limit(limit))
+        if open_only:
+            query = query.where(IncidentRow.resolved_at.is_(None))
+        async with self.sessions() as session:
+            return [_incident(r) for r in (await session.scalars(query)).all()]
+
+    async def _incident_row(
+        self, session: AsyncSession, incident_id: int, *, for_update: bool = False
+    ) -> IncidentRow:
+        query = (select(IncidentRow).options(selectinload(IncidentRow.updates))
+                 .where(IncidentRow.id == incident_id))
+        if for_update:
+            query = query.with_for_update()
+        row = (await session.scalars(query)).one_or_none()
+        if row is None:
+            raise NotFound(f"unknown incident {incident_id}")
+        return row
+
+    # --- users ----------------------------------------------------------------------------------
+
+    async def touch_user(self, chat_id: int) -> str | None:
+        """Record that a chat was seen; return its stored language choice."""
+        now = self.clock()
+        async with self.sessions.begin() as session:
+            row = await session.get(UserRow, chat_id)
+            if row is None:
+                session.add(UserRow(chat_id=chat_id, first_seen=now, last_seen=now))
+                return None
+            # Coarse on purpose: one write a minute per chat is plenty for "last seen".
+            if (now - row.last_seen).total_seconds() >= 60:
+                row.last_seen = now
+            return row.language
+
+    async def user_language(self, chat_id: int) -> str | None:
+        async with self.sessions() as session:
+            return await session.scalar(select(UserRow.language).where(UserRow.chat_id == chat_id))
+
+    async def set_language(self, chat_id: int, language: str) -> None:
+        now = self.clock()
+        async with self.sessions.begin() as session:
+            row = await session.get(UserRow, chat_id)
+            if row is None:
+                session.add(UserRow(chat_id=chat_id, language=language, first_seen=now, last_seen=now))
+            else:
+                row.language, row.last_seen = language, now
+
+    async def user_data(self, chat_id: int) -> UserData | None:
+        async with self.sessions() as session:
+            row = await session.get(UserRow, chat_id)
+            if row is None:
+                return None
+            return UserData(row.chat_id, row.language, row.first_seen, row.last_seen)
+
+    async def forget_user(self, chat_id: int) -> bool:
+        """Erase everything kept about a chat. Returns whether there was anything."""
+        async with self.sessions.begin() as session:
+            result = await session.execute(delete(UserRow).where(UserRow.chat_id == chat_id))
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def count_users(self) -> int:
+        async with self.sessions() as session:
+            return int(await session.scalar(select(func.count()).select_from(UserRow)) or 0)
+
+    # --- audit ----------------------------------------------------------------------------------
+
+    def _audit(self, actor: str, action: str, target: str, before: dict[str, Any] | None,
+               after: dict[str, Any] | None) -> AuditRow:
+        return AuditRow(at=self.clock(), actor=actor, action=action, target=target,
+                        before=before, after=after)
+
+    async def audit_log(self, *, since: datetime | None = None, limit: int = 500) -> Sequence[AuditRow]:
+        query = select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)
+        if since is not None:
+            query = query.where(AuditRow.at >= since)
+        async with self.sessions() as session:
+            return (await session.scalars(query)).all()
+
+
+@cache
+def _bundled() -> Catalog:
+    return load_catalog()
+
+
+def _text(en: str | None, sw: str | None) -> Text | None:
+    return Text(en, sw or None) if en else None
+
+
+def _incident(row: IncidentRow) -> Incident:
+    return Incident(
+        id=row.id,
+        service_id=row.service_id,
+        state=State(row.status),
+        title=Text(row.title_en, row.title_sw or None),
+        opened_at=row.opened_at,
+        workaround=_text(row.workaround_en, row.workaround_sw),
+        resolved_at=row.resolved_at,
+        updates=tuple(
+            IncidentUpdate(u.created_at, u.kind, _text(u.message_en, u.message_sw),
+                           State(u.status) if u.status else None)
+            for u in row.updates
+        ),
+    )
+
+
+def _incident_dict(row: IncidentRow) -> dict[str, Any]:
+    return {
+        "service": row.service_id, "status": row.status, "title_en": row.title_en,
+        "title_sw": row.title_sw, "workaround_en": row.workaround_en,
+        "workaround_sw": row.workaround_sw,
+        "resolved_at": row.resolved_at.isoformat() if row.resolved_at else None,
+        "updates": len(row.updates),
+    }
