@@ -1,0 +1,321 @@
+"""The `hali` command: run the bot, ask it questions, and manage the status store."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from bot.catalog.loader import CatalogError, load_catalog
+from bot.catalog.model import Text
+from bot.config import ConfigError, Settings
+from bot.core.board import StatusBoard
+from bot.core.status import INCIDENT_STATES, State
+from bot.engine import Engine
+from bot.i18n import LANGUAGES, MissingCatalogError, translator
+from bot.render import state_name
+from bot.store.repo import Conflict, NotFound, Store
+
+EXIT_USAGE = 2
+NO_TOKEN = """\
+hali: TELEGRAM_BOT_TOKEN is not set.
+Get a token from @BotFather on Telegram (send it /newbot), then:
+    export TELEGRAM_BOT_TOKEN=123456789:AA...
+    hali run
+To try Hali without Telegram, run:  hali chat"""
+
+
+class UsageError(Exception):
+    """Bad input from the operator: one line on stderr, exit status 2, nothing changed."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def _state(value: str) -> State:
+    try:
+        state = State(value.strip().lower().replace("-", "_").replace(" ", "_"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"unknown status {value!r} (choose from {', '.join(s.value for s in INCIDENT_STATES)})"
+        ) from None
+    if state not in INCIDENT_STATES:
+        raise argparse.ArgumentTypeError(
+            f"status {value!r} is not for incidents (choose from {', '.join(s.value for s in INCIDENT_STATES)})"
+        )
+    return state
+
+
+def _incident_id(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"incident id must be a number, got {value!r}") from None
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"incident id must be positive, got {value!r}")
+    return number
+
+
+def _nonempty(value: str) -> str:
+    if not value.strip():
+        raise argparse.ArgumentTypeError("text must not be empty")
+    return value.strip()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="hali", description="Hali: the state of Kenya's government e-services.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    sub.add_parser("run", help="start the Telegram bot (long polling)")
+
+    ask = sub.add_parser("ask", help="one answer from the bot's engine")
+    ask.add_argument("text")
+    ask.add_argument("--lang", choices=LANGUAGES)
+    ask.add_argument("--json", action="store_true")
+
+    chat = sub.add_parser("chat", help="talk to Hali in the terminal")
+    chat.add_argument("--lang", choices=LANGUAGES)
+
+    services = sub.add_parser("services", help="ids, names and current states")
+    services.add_argument("--json", action="store_true")
+
+    incident = sub.add_parser("incident", help="open, update, resolve and list incidents")
+    isub = incident.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    opened = isub.add_parser("open")
+    opened.add_argument("service")
+    opened.add_argument("--status", type=_state, required=True)
+    opened.add_argument("--title", type=_nonempty, required=True)
+    opened.add_argument("--title-sw", type=_nonempty)
+    opened.add_argument("--message", type=_nonempty)
+    opened.add_argument("--message-sw", type=_nonempty)
+    opened.add_argument("--workaround", type=_nonempty)
+    opened.add_argument("--workaround-sw", type=_nonempty)
+    update = isub.add_parser("update")
+    update.add_argument("id", type=_incident_id)
+    update.add_argument("--message", type=_nonempty, required=True)
+    update.add_argument("--message-sw", type=_nonempty)
+    update.add_argument("--status", type=_state)
+    resolve = isub.add_parser("resolve")
+    resolve.add_argument("id", type=_incident_id)
+    resolve.add_argument("--message", type=_nonempty)
+    resolve.add_argument("--message-sw", type=_nonempty)
+    listing = isub.add_parser("list")
+    listing.add_argument("--json", action="store_true")
+    listing.add_argument("--open", action="store_true", help="only open incidents")
+
+    db = sub.add_parser("db", help="the store's schema")
+    dsub = db.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    dsub.add_parser("upgrade")
+
+    catalog = sub.add_parser("catalog", help="the service catalogue")
+    csub = catalog.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    load = csub.add_parser("load")
+    load.add_argument("path", nargs="?")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        print(f"hali: configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    logging.basicConfig(
+        level=settings.log_level if args.command == "run" else max(logging.WARNING,
+                                                                    logging.getLevelName(settings.log_level)),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    if args.command == "run":
+        if settings.token is None:
+            print(NO_TOKEN, file=sys.stderr)
+            return EXIT_USAGE
+        from bot.run import run_bot
+
+        return run_bot(settings)
+    if args.command == "catalog" and args.path is not None and not Path(args.path).is_file():
+        print(f"hali: error: no catalogue file at {args.path}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return asyncio.run(_dispatch(args, settings))
+    except UsageError as exc:
+        print(f"hali: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (CatalogError, MissingCatalogError) as exc:
+        print(f"hali: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    store = Store.from_url(settings.database_url)
+    try:
+        if args.command == "db":
+            await store.upgrade()
+            print("schema is up to date")
+            return 0
+        if args.command == "catalog":
+            await store.upgrade()
+            return await _catalog_load(store, args.path)
+        await ensure_ready(store)
+        handler: Callable[[Store, argparse.Namespace], Awaitable[int]] = {
+            "ask": _ask,
+            "chat": _chat,
+            "services": _services,
+            "incident": _incident,
+        }[args.command]
+        return await handler(store, args)
+    finally:
+        await store.close()
+
+
+async def ensure_ready(store: Store) -> None:
+    """Create or migrate the schema and load the bundled catalogue (operators' edits are kept)."""
+    await store.upgrade()
+    await store.load_catalog(load_catalog())
+
+
+async def _catalog_load(store: Store, path: str | None) -> int:
+    result = await store.load_catalog(load_catalog(path))
+    print(f"added {len(result.added)}, updated {len(result.updated)}, "
+          f"kept {len(result.kept)} edited by operators")
+    return 0
+
+
+def _engine(store: Store) -> Engine:
+    return Engine(StatusBoard(store, max_age=0))
+
+
+async def _ask(store: Store, args: argparse.Namespace) -> int:
+    answer = await _engine(store).answer(args.text, stored_language=args.lang)
+    if args.json:
+        print(json.dumps(answer.as_json(), ensure_ascii=False))
+    else:
+        print(answer.reply.plain)
+    return 0
+
+
+async def _chat(store: Store, args: argparse.Namespace) -> int:
+    engine = _engine(store)
+    lang: str | None = args.lang
+    print(translator(lang or "en")._("Hali: ask about a government e-service. Ctrl-D or /quit to leave."))
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            line = await loop.run_in_executor(None, input, "> ")
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        line = line.strip()
+        if not line:
+            continue
+        if line in ("/quit", "/exit"):
+            return 0
+        command, _, rest = line.partition(" ")
+        current = lang or "en"
+        if command == "/services":
+            print((await engine.services_list(current)).plain)
+        elif command == "/status":
+            print((await engine.status(rest, current))[1].plain)
+        elif command in ("/language", "/lugha") and rest.strip() in LANGUAGES:
+            lang = rest.strip()
+        else:
+            answer = await engine.answer(line, stored_language=lang)
+            print(answer.reply.plain)
+        print()
+
+
+async def _services(store: Store, args: argparse.Namespace) -> int:
+    snapshot = await StatusBoard(store, max_age=0).snapshot()
+    t = translator("en")
+    rows = []
+    for service in snapshot.services:
+        status = snapshot.status(service.id)
+        rows.append({
+            "id": service.id,
+            "name": service.name.en,
+            "name_sw": service.name.sw,
+            "state": status.state.value if status.source is not None else "no_known_problem",
+            "source": status.source.name.lower() if status.source is not None else None,
+            "since": status.since.isoformat() if status.since else None,
+        })
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    width = max(len(s.id) for s in snapshot.services)
+    for service, row in zip(snapshot.services, rows, strict=True):
+        print(f"{row['id']:<{width}}  {service.name.en:<40}  {state_name(t, snapshot.status(service.id))}")
+    return 0
+
+
+def _text(en: str | None, sw: str | None) -> Text | None:
+    if en is None:
+        if sw is not None:
+            raise UsageError("a Swahili text needs the English one too (--message with --message-sw)")
+        return None
+    return Text(en, sw)
+
+
+async def _incident(store: Store, args: argparse.Namespace) -> int:
+    actor = "cli"
+    try:
+        if args.action == "open":
+            if args.service not in await store.service_ids():
+                raise UsageError(f"unknown service {args.service!r} (see `hali services`)")
+            if args.title_sw and not args.title:
+                raise UsageError("--title-sw needs --title")
+            incident_id = await store.open_incident(
+                args.service, args.status, Text(args.title, args.title_sw), actor=actor,
+                message=_text(args.message, args.message_sw),
+                workaround=_text(args.workaround, args.workaround_sw),
+            )
+            print(incident_id)
+        elif args.action == "update":
+            message = _text(args.message, args.message_sw)
+            assert message is not None
+            await store.update_incident(args.id, message, actor=actor, state=args.status)
+            print(f"incident {args.id} updated")
+        elif args.action == "resolve":
+            await store.resolve_incident(args.id, actor=actor, message=_text(args.message, args.message_sw))
+            print(f"incident {args.id} resolved")
+        elif args.action == "list":
+            _print_incidents(await store.incidents(open_only=args.open), as_json=args.json)
+    except (NotFound, Conflict) as exc:
+        raise UsageError(str(exc)) from None
+    return 0
+
+
+def _print_incidents(incidents: list[Any], *, as_json: bool) -> None:
+    rows = [
+        {
+            "id": i.id,
+            "service": i.service_id,
+            "status": i.state.value,
+            "title": i.title.en,
+            "title_sw": i.title.sw,
+            "opened_at": i.opened_at.isoformat(),
+            "resolved_at": i.resolved_at.isoformat() if i.resolved_at else None,
+            "updates": len(i.updates),
+        }
+        for i in incidents
+    ]
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        print("no incidents")
+    for r in rows:
+        state = "resolved" if r["resolved_at"] else "open"
+        print(f"{r['id']:>5}  {r['service']:<14} {r['status']:<15} {state:<9} {r['opened_at'][:16]}  {r['title']}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

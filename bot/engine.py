@@ -1,0 +1,136 @@
+"""The answering engine: understand a message, look up the status, render the reply.
+
+The Telegram handlers, `hali ask` and `hali chat` all go through here, so every channel answers alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bot import render
+from bot.catalog.model import Catalog, Service
+from bot.core.board import Snapshot, StatusBoard
+from bot.core.clock import Clock, system_clock
+from bot.core.understanding import Intent, Understander, Understanding
+from bot.i18n import Translator, choose_language, translator
+from bot.render import Reply
+
+# Long messages are answered from their beginning; nobody asks about a service in paragraph ten.
+MAX_TEXT = 1000
+
+
+@dataclass(frozen=True)
+class Answer:
+    intent: Intent
+    service: str | None
+    language: str
+    reply: Reply
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "intent": self.intent.value,
+            "service": self.service,
+            "language": self.language,
+            "text": self.reply.plain,
+        }
+
+
+class Engine:
+    def __init__(self, board: StatusBoard, *, clock: Clock = system_clock) -> None:
+        self.board = board
+        self.clock = clock
+        self._understander: tuple[Catalog, Understander] | None = None
+
+    def understander(self, catalog: Catalog) -> Understander:
+        # The catalogue object only changes when the services change, so this rebuilds rarely.
+        if self._understander is None or self._understander[0] is not catalog:
+            self._understander = (catalog, Understander(catalog))
+        return self._understander[1]
+
+    async def understand(self, text: str) -> tuple[Snapshot, Understanding]:
+        snapshot = await self.board.snapshot()
+        return snapshot, self.understander(snapshot.catalog).understand(text[:MAX_TEXT])
+
+    async def answer(
+        self, text: str, *, stored_language: str | None = None, telegram_language: str | None = None
+    ) -> Answer:
+        """Answer one free-text message."""
+        snapshot, u = await self.understand(text)
+        lang = choose_language(stored=stored_language, detected=u.language, telegram_code=telegram_language)
+        t = translator(lang)
+        reply = self._reply(t, snapshot, u)
+        return Answer(u.intent, u.service, lang, reply)
+
+    def _reply(self, t: Translator, snapshot: Snapshot, u: Understanding) -> Reply:
+        now = self.clock()
+        service = snapshot.catalog.get(u.service) if u.service else None
+        if u.intent is Intent.GREETING:
+            return render.greeting(t)
+        if u.intent is Intent.HELP:
+            return render.help_text(t)
+        if u.intent is Intent.LANGUAGE:
+            return render.language_menu(t)
+        if u.intent is Intent.FORGET:
+            return render.forget_confirm(t)
+        if service is None:
+            return self._clarify(t, snapshot, u)
+        status = snapshot.status(service.id)
+        if u.intent is Intent.WORKAROUND:
+            return render.workarounds(t, service, status, now)
+        return render.status_card(t, service, status, now)
+
+    def _clarify(self, t: Translator, snapshot: Snapshot, u: Understanding) -> Reply:
+        catalog = snapshot.catalog
+        if u.ambiguous is not None:
+            return render.which_one(t, u.ambiguous, _services(catalog, u.ambiguous.services))
+        if u.candidates:
+            return render.did_you_mean(t, _services(catalog, u.candidates))
+        if u.intent is Intent.STATUS and not u.mentioned:
+            # "is anything down?" / "system iko down?": the overview is the honest answer.
+            return render.problems(t, snapshot, self.clock())
+        if u.intent in (Intent.STATUS, Intent.REPORT, Intent.WORKAROUND):
+            return render.which_service(t, snapshot)
+        return render.not_understood(t)
+
+    # --- commands and buttons ------------------------------------------------------------------
+
+    async def status(self, arg: str, lang: str) -> tuple[str | None, Reply]:
+        """/status [service]: a card, a choice, or the overview of problems."""
+        snapshot = await self.board.snapshot()
+        t = translator(lang)
+        if not arg.strip():
+            return None, render.problems(t, snapshot, self.clock())
+        understander = self.understander(snapshot.catalog)
+        service_id, candidates = understander.match_service(arg[:MAX_TEXT])
+        if service_id is not None:
+            service = snapshot.catalog[service_id]
+            return service_id, render.status_card(t, service, snapshot.status(service_id), self.clock())
+        u = understander.understand(arg[:MAX_TEXT])
+        if u.ambiguous is not None:
+            return None, render.which_one(t, u.ambiguous, _services(snapshot.catalog, u.ambiguous.services))
+        if candidates:
+            return None, render.did_you_mean(t, _services(snapshot.catalog, candidates))
+        return None, render.which_service(t, snapshot)
+
+    async def card(self, service_id: str, lang: str) -> Reply | None:
+        snapshot = await self.board.snapshot()
+        service = snapshot.catalog.get(service_id)
+        if service is None:
+            return None
+        return render.status_card(translator(lang), service, snapshot.status(service_id), self.clock())
+
+    async def workarounds(self, service_id: str, lang: str) -> Reply | None:
+        snapshot = await self.board.snapshot()
+        service = snapshot.catalog.get(service_id)
+        if service is None:
+            return None
+        return render.workarounds(translator(lang), service, snapshot.status(service_id), self.clock())
+
+    async def services_list(self, lang: str) -> Reply:
+        snapshot = await self.board.snapshot()
+        return render.services_list(translator(lang), snapshot, self.clock())
+
+
+def _services(catalog: Catalog, ids: tuple[str, ...] | list[str]) -> list[Service]:
+    return [s for s in (catalog.get(i) for i in ids) if s is not None]

@@ -1,0 +1,394 @@
+"""Every text a citizen reads is formatted here, as Telegram HTML with every dynamic part escaped."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.catalog.model import GROUPS, Ambiguity, Service, Text
+from bot.core.board import Snapshot
+from bot.core.status import EffectiveStatus, Source, State
+from bot.i18n import N_, Translator
+
+TELEGRAM_TEXT_LIMIT = 4096
+# Incident texts come from operators; long ones are cut so a card always fits in one message.
+_OPERATOR_TEXT_LIMIT = 600
+
+
+@dataclass(frozen=True)
+class Button:
+    text: str
+    data: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A message to send: Telegram HTML and an inline keyboard (rows of buttons)."""
+
+    html: str
+    buttons: tuple[tuple[Button, ...], ...] = field(default=())
+
+    @property
+    def plain(self) -> str:
+        return to_plain(self.html)
+
+
+def e(value: object) -> str:
+    """Escape a dynamic value for Telegram HTML."""
+    return html.escape(str(value), quote=False)
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def to_plain(text: str) -> str:
+    """Telegram HTML to plain text (for the terminal and --json)."""
+    return html.unescape(_TAG.sub("", text))
+
+
+def fit(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> str:
+    """Make sure a message fits Telegram's limit, cutting at a line boundary outside any tag."""
+    if len(to_plain(text)) <= limit and len(text) <= limit:
+        return text
+    lines = text.split("\n")
+    while lines and len("\n".join(lines)) > limit - 2:
+        lines.pop()
+    return "\n".join(lines) + "\n…"
+
+
+def _short(text: str, limit: int = _OPERATOR_TEXT_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+STATE_NAMES = {
+    State.OPERATIONAL: N_("Operational"),
+    State.DEGRADED: N_("Degraded performance"),
+    State.PARTIAL_OUTAGE: N_("Partial outage"),
+    State.MAJOR_OUTAGE: N_("Major outage"),
+    State.MAINTENANCE: N_("Under maintenance"),
+}
+
+STATE_ICONS = {
+    State.OPERATIONAL: "🟢",
+    State.DEGRADED: "🟡",
+    State.PARTIAL_OUTAGE: "🟠",
+    State.MAJOR_OUTAGE: "🔴",
+    State.MAINTENANCE: "🔧",
+}
+UNKNOWN_ICON = "⚪"
+
+SOURCE_NAMES = {
+    Source.INCIDENT: N_("an operator's incident report"),
+    Source.MAINTENANCE: N_("maintenance announced by an operator"),
+    Source.CHECK: N_("Hali's automatic check"),
+    Source.REPORTS: N_("citizens' reports (unconfirmed)"),
+}
+
+GROUP_NAMES = {
+    "payments": N_("Payments and gateway"),
+    "tax_business": N_("Tax and business"),
+    "transport_land": N_("Transport and land"),
+    "identity_travel": N_("Identity, travel and elections"),
+    "social": N_("Health, pensions and education"),
+    "in_person": N_("In-person help"),
+}
+assert set(GROUP_NAMES) == set(GROUPS)
+
+
+def state_name(t: Translator, status: EffectiveStatus) -> str:
+    if status.source is None:
+        return t._("No problems known")
+    return t._(STATE_NAMES[status.state])
+
+
+def state_icon(status: EffectiveStatus) -> str:
+    if status.source is None:
+        return UNKNOWN_ICON
+    return STATE_ICONS[status.state]
+
+
+def operator_text(t: Translator, text: Text) -> str:
+    """An operator's text in the reader's language, or the English one marked as such."""
+    if text.has(t.lang):
+        return e(_short(text.get(t.lang)))
+    return t._("{text} <i>(in English)</i>", text=e(_short(text.en)))
+
+
+def service_name(t: Translator, service: Service) -> str:
+    return e(service.name.get(t.lang))
+
+
+# --- the status card ----------------------------------------------------------------------------
+
+
+def status_card(t: Translator, service: Service, status: EffectiveStatus, now: datetime) -> Reply:
+    """The answer to "is X down?": state, since when, from where, what is known, what to do."""
+    name = service_name(t, service)
+    lines = [f"{state_icon(status)} <b>{name}</b>: {e(state_name(t, status))}"]
+    if status.source is None:
+        if status.automatically_checked:
+            lines.append(t._("Hali checks this service automatically and no problem is known."))
+        else:
+            lines.append(t._(
+                "No operator or citizen has reported a problem. Hali does not check this service "
+                "automatically, so if it fails for you, it may be a new problem."
+            ))
+    else:
+        if status.since is not None:
+            lines.append(t.since(status.since, now))
+        lines.append(t._("Source: {source}", source=e(t._(SOURCE_NAMES[status.source]))))
+        incident = status.incident
+        if incident is not None:
+            lines.append("")
+            lines.append(f"<b>{operator_text(t, incident.title)}</b>")
+            latest = incident.latest_message
+            if latest is not None and latest.message is not None:
+                lines.append(t._("Latest update ({clock} EAT): {message}", clock=t.time(latest.at),
+                                 message=operator_text(t, latest.message)))
+    lines.extend(_workaround_lines(t, service, status))
+    lines.append("")
+    lines.append(t._("<i>Checked at {clock} EAT</i>", clock=t.time(now)))
+    buttons = ((Button(t._("🔄 Refresh"), data=f"r:{service.id}"),),)
+    return Reply(fit("\n".join(lines)), buttons)
+
+
+def _workaround_lines(t: Translator, service: Service, status: EffectiveStatus) -> list[str]:
+    items = [operator_text(t, i.workaround) for i in status.incidents if i.workaround is not None]
+    items += [e(w.text.get(t.lang)) for w in service.shown_workarounds()]
+    if not items:
+        return []
+    return ["", t._("<b>What you can do:</b>")] + [f"• {item}" for item in items]
+
+
+def _contact_lines(t: Translator, service: Service) -> list[str]:
+    contacts = service.shown_contacts()
+    if not contacts:
+        return []
+    return ["", t._("<b>Contacts:</b>")] + [
+        f"• {e(c.label.get(t.lang))}: {e(c.value)}" for c in contacts
+    ]
+
+
+def workarounds(t: Translator, service: Service, status: EffectiveStatus, now: datetime) -> Reply:
+    """The answer to "what can I do instead?"."""
+    name = service_name(t, service)
+    lines = [t._("<b>{service}: what you can do instead</b>", service=name)]
+    lines.append(f"{state_icon(status)} {e(state_name(t, status))}")
+    body = _workaround_lines(t, service, status)
+    if body:
+        lines.extend(body[2:] if len(body) > 2 else body)
+    else:
+        lines.append(t._("Hali knows no alternative way for this service yet."))
+    lines.extend(_contact_lines(t, service))
+    lines.append("")
+    lines.append(t._("Never pay twice: if money left your M-Pesa, keep the SMS and wait for validation."))
+    buttons = ((Button(t._("Status of {service}", service=service.name.get(t.lang)),
+                       data=f"s:{service.id}"),),)
+    return Reply(fit("\n".join(lines)), buttons)
+
+
+# --- lists --------------------------------------------------------------------------------------
+
+
+def services_list(t: Translator, snapshot: Snapshot, now: datetime) -> Reply:
+    """/services: every service with its state, grouped, in one message."""
+    lines = [t._("<b>Government e-services: status now</b>")]
+    for group in GROUPS:
+        members = [s for s in snapshot.services if s.group == group]
+        if not members:
+            continue
+        lines.append("")
+        lines.append(f"<b>{e(t._(GROUP_NAMES[group]))}</b>")
+        for service in members:
+            status = snapshot.status(service.id)
+            lines.append(f"{state_icon(status)} {service_name(t, service)}: {e(state_name(t, status))}")
+    lines.append("")
+    lines.append(t._("⚪ no problems known · 🟡 degraded · 🟠 partial outage · 🔴 major outage · "
+                     "🔧 maintenance"))
+    lines.append(t._("Ask about one, e.g. <code>/status kra</code>."))
+    return Reply(fit("\n".join(lines)))
+
+
+def problems(t: Translator, snapshot: Snapshot, now: datetime) -> Reply:
+    """/status without a service: the services with problems first, then everyone else in one line."""
+    troubled = [s for s in snapshot.services if snapshot.status(s.id).known_problem]
+    if not troubled:
+        lines = [t._("⚪ No problems known with any service Hali follows.")]
+    else:
+        lines = [t.ngettext("<b>{n} service has a problem:</b>", "<b>{n} services have problems:</b>",
+                            len(troubled))]
+        for service in troubled:
+            status = snapshot.status(service.id)
+            since = t.ago(status.since, now) if status.since else ""
+            lines.append(f"{state_icon(status)} {service_name(t, service)}: "
+                         f"{e(state_name(t, status))} ({e(since)})")
+        lines.append("")
+        lines.append(t._("All others: no problems known."))
+    lines.append(t._("Send the name of a service for details, or /services for the full list."))
+    buttons = tuple(
+        (Button(s.name.get(t.lang), data=f"s:{s.id}"),) for s in troubled[:8]
+    )
+    return Reply(fit("\n".join(lines)), buttons)
+
+
+# --- clarifying ---------------------------------------------------------------------------------
+
+
+def did_you_mean(t: Translator, services: Sequence[Service]) -> Reply:
+    lines = [t._("Did you mean one of these?")]
+    buttons = tuple((Button(s.name.get(t.lang), data=f"s:{s.id}"),) for s in services[:6])
+    return Reply("\n".join(lines), (*buttons, (Button(t._("All services"), data="sv"),)))
+
+
+def which_one(t: Translator, ambiguity: Ambiguity, services: Sequence[Service]) -> Reply:
+    lines = [t._("“{term}” can mean more than one thing. Which one do you mean?", term=e(ambiguity.term))]
+    if ambiguity.note is not None:
+        lines.append(e(ambiguity.note.get(t.lang)))
+    buttons = tuple((Button(s.name.get(t.lang), data=f"s:{s.id}"),) for s in services)
+    return Reply("\n".join(lines), (*buttons, (Button(t._("All services"), data="sv"),)))
+
+
+def which_service(t: Translator, snapshot: Snapshot) -> Reply:
+    """No service named: offer the common ones as buttons and the full list."""
+    common = [s for s in snapshot.services if s.id in ("ecitizen", "kra", "ntsa", "sha", "mpesa", "kplc")]
+    lines = [t._("Which service do you mean? Tap one, or type its name (for example: KRA, NTSA, SHA).")]
+    rows = [tuple(Button(s.name.get(t.lang), data=f"s:{s.id}") for s in common[i:i + 2])
+            for i in range(0, len(common), 2)]
+    rows.append((Button(t._("All services"), data="sv"),))
+    return Reply("\n".join(lines), tuple(rows))
+
+
+def not_understood(t: Translator) -> Reply:
+    return Reply(
+        t._("Sorry, I did not understand. Ask about a service, for example “is eCitizen down?” or "
+            "“KRA inafanya kazi?”, or see /services."),
+        ((Button(t._("All services"), data="sv"),),),
+    )
+
+
+# --- conversation -------------------------------------------------------------------------------
+
+
+def welcome(t: Translator, first_name: str | None) -> Reply:
+    greeting = (t._("Hello {name}!", name=e(first_name)) if first_name else t._("Hello!"))
+    lines = [
+        greeting + " " + t._("I am <b>Hali</b>: I tell you whether Kenya's government e-services "
+                             "(eCitizen, KRA iTax, NTSA, SHA, M-Pesa payments…) are working, and what to "
+                             "do when they are not."),
+        "",
+        t._("Just ask, in English or Kiswahili: “is eCitizen down?”, “KRA inafanya kazi?”."),
+        "",
+        t._("<i>Privacy: Hali keeps only your chat id, your language choice and when you last wrote, "
+            "to answer you in your language. See /privacy; erase it with /forget.</i>"),
+        "",
+        help_commands(t),
+    ]
+    return Reply("\n".join(lines), ((Button(t._("All services"), data="sv"),),))
+
+
+def help_commands(t: Translator) -> str:
+    return "\n".join([
+        t._("<b>Commands</b>"),
+        t._("/status [service]: is it working? Without a name: every known problem"),
+        t._("/services: all services and their state"),
+        t._("/language: English or Kiswahili"),
+        t._("/privacy: what Hali keeps about you"),
+        t._("/forget: erase it"),
+        t._("/help: this message"),
+    ])
+
+
+def help_text(t: Translator) -> Reply:
+    lines = [
+        t._("Ask me about a government e-service in your own words, for example:"),
+        t._("• “Is iTax working?”\n• “ecitizen iko down?”\n• “Nawezaje kulipa KRA kama eCitizen iko down?”"),
+        "",
+        help_commands(t),
+    ]
+    return Reply("\n".join(lines), ((Button(t._("All services"), data="sv"),),))
+
+
+def greeting(t: Translator) -> Reply:
+    return Reply(
+        t._("Hello! Which service do you want to check? For example: eCitizen, KRA, NTSA, SHA. "
+            "Or see /services."),
+        ((Button(t._("All services"), data="sv"),),),
+    )
+
+
+def language_menu(t: Translator) -> Reply:
+    return Reply(
+        t._("Choose your language:"),
+        ((Button("English", data="l:en"), Button("Kiswahili", data="l:sw")),),
+    )
+
+
+def language_set(t: Translator) -> Reply:
+    return Reply(t._("Done: I will answer you in English."))
+
+
+def privacy(t: Translator, stored_language: str | None, first_seen: datetime | None,
+            last_seen: datetime | None) -> Reply:
+    if stored_language == "en":
+        language = t._("English")
+    elif stored_language == "sw":
+        language = t._("Kiswahili")
+    else:
+        language = t._("none chosen")
+    lines = [
+        t._("<b>What Hali keeps about you</b>"),
+        t._("• your chat id, so that Hali can answer you"),
+        t._("• your language choice: {language}", language=e(language)),
+    ]
+    if first_seen is not None and last_seen is not None:
+        lines.append(t._("• when you first and last wrote: {first} and {last} (EAT)",
+                         first=t.date_time(first_seen), last=t.date_time(last_seen)))
+    else:
+        lines.append(t._("• when you first and last wrote"))
+    lines += [
+        "",
+        t._("Hali does not keep your name, your phone number or the text of your messages. "
+            "Never send an ID number, KRA PIN or M-Pesa code to anyone in a chat."),
+        t._("To erase everything, send /forget."),
+    ]
+    return Reply("\n".join(lines))
+
+
+def forget_confirm(t: Translator) -> Reply:
+    return Reply(
+        t._("Erase everything Hali keeps about this chat (chat id, language choice, dates)? "
+            "This cannot be undone."),
+        ((Button(t._("Yes, erase it"), data="f:yes"), Button(t._("Cancel"), data="f:no")),),
+    )
+
+
+def forgotten(t: Translator) -> Reply:
+    return Reply(t._("Done. Everything Hali kept about this chat is erased."))
+
+
+def forget_cancelled(t: Translator) -> Reply:
+    return Reply(t._("Nothing was erased."))
+
+
+def unknown_command(t: Translator) -> Reply:
+    return Reply(t._("I do not know that command. Send /help to see what I can do."))
+
+
+def unsupported_message(t: Translator) -> Reply:
+    return Reply(t._("I can only read text. Type the name of a service, for example “eCitizen” or “KRA”."))
+
+
+def button_expired(t: Translator) -> str:
+    return t._("This button has expired. Send /status to start again.")
+
+
+def too_long(t: Translator) -> str:
+    return t._("That message is very long; I read only the beginning.")
+
+
+def error_message(t: Translator) -> Reply:
+    return Reply(t._("Sorry, something went wrong on our side. Please try again in a minute."))

@@ -1,0 +1,81 @@
+"""Wiring: the Application, its handlers in the order they are tried, start-up and shut-down."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import BotCommand, Update
+from telegram.ext import (
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.i18n import translator
+from bot.telegram import handlers
+from bot.telegram.context import Hali, HaliApplication, HaliContext
+
+log = logging.getLogger(__name__)
+
+
+
+def build_application(hali: Hali, *, concurrent_updates: int = 32, **builder_options: Any) -> HaliApplication:
+    """The bot, with every handler; `builder_options` lets tests swap the request transport."""
+    settings = hali.settings
+    if settings.token is None:
+        raise ValueError("a bot token is needed to build the Telegram application")
+    builder = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .base_url(settings.api_base_url)
+        .context_types(ContextTypes(context=HaliContext))
+        .concurrent_updates(concurrent_updates)
+        .post_init(_post_init)
+    )
+    for name, value in builder_options.items():
+        builder = getattr(builder, name)(value)
+    application: HaliApplication = builder.build()
+    application.bot_data["hali"] = hali
+    add_handlers(application)
+    return application
+
+
+def add_handlers(application: HaliApplication) -> None:
+    edited = filters.UpdateType.EDITED
+    application.add_handler(MessageHandler(edited, handlers.edited_message))
+    application.add_handler(CommandHandler("start", handlers.start, filters=~edited))
+    application.add_handler(CommandHandler("help", handlers.help_command, filters=~edited))
+    application.add_handler(CommandHandler("services", handlers.services_command, filters=~edited))
+    application.add_handler(CommandHandler("status", handlers.status_command, filters=~edited))
+    application.add_handler(CommandHandler(["language", "lugha"], handlers.language_command, filters=~edited))
+    application.add_handler(CommandHandler("privacy", handlers.privacy_command, filters=~edited))
+    application.add_handler(CommandHandler("forget", handlers.forget_command, filters=~edited))
+    application.add_handler(MessageHandler(filters.COMMAND & ~edited, handlers.unknown_command))
+    application.add_handler(MessageHandler(filters.TEXT & ~edited, handlers.text_message))
+    application.add_handler(MessageHandler(~filters.TEXT & ~edited, handlers.other_message))
+    application.add_handler(CallbackQueryHandler(handlers.button))
+    application.add_error_handler(handlers.error_handler)
+
+
+async def _post_init(application: HaliApplication) -> None:
+    """Publish the command list in both languages; Telegram shows the one matching the user's app."""
+    for lang in ("en", "sw"):
+        t = translator(lang)
+        commands = [
+            BotCommand("status", t._("Is a service working?")),
+            BotCommand("services", t._("All services and their state")),
+            BotCommand("language", t._("English or Kiswahili")),
+            BotCommand("privacy", t._("What Hali keeps about you")),
+            BotCommand("forget", t._("Erase your data")),
+            BotCommand("help", t._("How to use Hali")),
+        ]
+        await application.bot.set_my_commands(commands, language_code=None if lang == "en" else lang)
+    me = application.bot.bot
+    log.info("Hali is running as @%s", me.username)
+
+
+ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
