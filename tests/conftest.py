@@ -37,7 +37,7 @@ def postgres_url() -> Iterator[str]:
     name = f"hali_test_{uuid.uuid4().hex[:10]}"
     try:
         asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    except (OSError, Exception) as exc:  # noqa: BLE001 - any failure means no server to test on
+    except (OSError, Exception) as exc:
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL is required in CI but not reachable at {ADMIN_URL}: {exc}")
         pytest.skip(f"PostgreSQL not reachable at {ADMIN_URL}: {exc}")
