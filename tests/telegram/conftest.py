@@ -1,0 +1,101 @@
+"""The real python-telegram-bot Application, polling a strict fake Bot API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import Settings
+from bot.core.board import StatusBoard
+from bot.core.clock import FrozenClock
+from bot.engine import Engine
+from bot.store.repo import Store
+from bot.telegram.app import build_application
+from bot.telegram.context import Hali, HaliApplication
+from tests.fakes.botapi import TOKEN, FakeBotAPI, SentRecord
+
+
+@dataclass
+class Harness:
+    api: FakeBotAPI
+    app: HaliApplication
+    store: Store
+    clock: FrozenClock
+    db_url: str
+
+    async def say(self, chat_id: int, text: str, **kwargs: Any) -> SentRecord:
+        """Send a private text message and return the bot's next message to that chat."""
+        return await self._expect_reply(chat_id, lambda: self.api.text_message(chat_id, text, **kwargs))
+
+    async def command(self, chat_id: int, command: str, args: str = "", **kwargs: Any) -> SentRecord:
+        return await self._expect_reply(chat_id, lambda: self.api.command(chat_id, command, args, **kwargs))
+
+    async def _expect_reply(self, chat_id: int, push: Any) -> SentRecord:
+        before = len(self.api.messages_to(chat_id))
+        push()
+        records = await self.api.wait_for(
+            lambda r: r.chat_id == chat_id and r.method == "sendMessage", count=before + 1
+        )
+        return records[before]
+
+    async def tap(self, chat_id: int, message: SentRecord, label: str, **kwargs: Any) -> list[SentRecord]:
+        """Press the button whose text contains `label`; return the records that follow the press."""
+        data = button_data(message, label)
+        assert message.message_id is not None
+        before = len(self.api.sent)
+        update = self.api.callback_query(chat_id, data, message.message_id, **kwargs)
+        query_id = update["callback_query"]["id"]
+        await self.api.wait_for(
+            lambda r: r.method == "answerCallbackQuery" and r.callback_query_id == query_id
+        )
+        return self.api.sent[before:]
+
+    async def press(self, chat_id: int, data: str, message_id: int, **kwargs: Any) -> list[SentRecord]:
+        """Press a button by its raw callback data (e.g. one from before a restart)."""
+        before = len(self.api.sent)
+        update = self.api.callback_query(chat_id, data, message_id, **kwargs)
+        query_id = update["callback_query"]["id"]
+        await self.api.wait_for(
+            lambda r: r.method == "answerCallbackQuery" and r.callback_query_id == query_id
+        )
+        return self.api.sent[before:]
+
+
+def buttons(record: SentRecord) -> list[dict[str, Any]]:
+    markup = record.reply_markup or {}
+    return [b for row in markup.get("inline_keyboard", []) for b in row]
+
+
+def button_data(record: SentRecord, label: str) -> str:
+    for b in buttons(record):
+        if label in b["text"]:
+            return str(b["callback_data"])
+    raise AssertionError(f"no button {label!r} in {[b['text'] for b in buttons(record)]}")
+
+
+@pytest.fixture
+async def hali(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Harness]:
+    async with FakeBotAPI() as api:
+        db_url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+        store = Store.from_url(db_url, clock=clock)
+        from bot.cli import ensure_ready
+
+        await ensure_ready(store)
+        settings = Settings(token=TOKEN, api_base_url=api.base_url)
+        engine = Engine(StatusBoard(store, max_age=0), clock=clock)
+        # One update at a time, so a test can tell "ignored" from "not yet answered".
+        app = build_application(Hali(settings, store, engine), concurrent_updates=1)
+        async with app:
+            await app.start()
+            assert app.updater is not None
+            await app.updater.start_polling(poll_interval=0, timeout=1)
+            try:
+                yield Harness(api, app, store, clock, db_url)
+            finally:
+                await app.updater.stop()
+                await app.stop()
+        await store.close()
