@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -78,13 +77,9 @@ def button_data(record: SentRecord, label: str) -> str:
 
 
 @pytest.fixture
-async def hali(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Harness]:
+async def hali(store: Store, store_url: str, clock: FrozenClock) -> AsyncIterator[Harness]:
+    """The bot on a fresh store (SQLite, then PostgreSQL), polling a fresh fake Bot API."""
     async with FakeBotAPI() as api:
-        db_url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
-        store = Store.from_url(db_url, clock=clock)
-        from bot.cli import ensure_ready
-
-        await ensure_ready(store)
         settings = Settings(token=TOKEN, api_base_url=api.base_url)
         engine = Engine(StatusBoard(store, max_age=0), clock=clock)
         # One update at a time, so a test can tell "ignored" from "not yet answered".
@@ -94,8 +89,7 @@ async def hali(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Harness]:
             assert app.updater is not None
             await app.updater.start_polling(poll_interval=0, timeout=1)
             try:
-                yield Harness(api, app, store, clock, db_url)
+                yield Harness(api, app, store, clock, store_url)
             finally:
                 await app.updater.stop()
                 await app.stop()
-        await store.close()
