@@ -55,10 +55,14 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from bot.core.status import Signal
+from bot.core.understanding import Symptom
+
 __all__ = [
     "HOURS_PER_WEEK",
     "Assessment",
     "CrowdParams",
+    "CrowdSignal",
     "assess",
     "baseline_from_history",
     "onset",
@@ -94,6 +98,17 @@ class Assessment:
     count: int
     expected: float
     p_value: float
+
+
+@dataclass(frozen=True)
+class CrowdSignal(Signal):
+    """The crowd signal on the status board: a Signal from Source.REPORTS with what the card shows."""
+
+    reports: int = 0
+    window_minutes: int = 0
+    symptom: Symptom | None = None
+    expected: float = 0.0
+    p_value: float = 1.0
 
 
 def poisson_sf(n: int, mu: float) -> float:
