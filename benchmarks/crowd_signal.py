@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.core.crowd import CrowdParams, assess, baseline_from_history  # noqa: E402
+from bot.core.crowd import CrowdParams, assess, baseline_from_history
 
 MINUTES_PER_WEEK = 7 * 24 * 60
 EAT_OFFSET_HOURS = 3

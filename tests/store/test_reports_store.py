@@ -11,8 +11,8 @@ from bot.core.clock import FrozenClock
 from bot.core.reports import ReportDraft, ReportPolicy
 from bot.core.understanding import Symptom
 from bot.store.models import ReportRow, SecretRow
-from bot.store.reports import CrowdSignals, ReportStore
 from bot.store.repo import Store
+from bot.store.reports import CrowdSignals, ReportStore
 
 
 def draft(chat_id: int, service: str = "ecitizen", text: str | None = None, *, follow_up: bool = False,
@@ -44,7 +44,9 @@ async def test_without_a_configured_secret_one_is_generated_once_and_kept(store:
         assert len((await session.scalars(select(SecretRow))).all()) == 1
 
 
-async def test_the_same_long_text_from_three_citizens_within_seconds_is_flagged(store: Store, clock: FrozenClock) -> None:
+async def test_the_same_long_text_from_three_citizens_within_seconds_is_flagged(
+    store: Store, clock: FrozenClock
+) -> None:
     reports = ReportStore(store, secret="s" * 32)
     text = "eCitizen is down, share this everywhere now!!"
     results = []

@@ -13,8 +13,8 @@ from bot.config import Settings
 from bot.core.board import StatusBoard
 from bot.core.clock import FrozenClock
 from bot.engine import Engine
-from bot.store.reports import CrowdSignals, report_store
 from bot.store.repo import Store
+from bot.store.reports import CrowdSignals, report_store
 from bot.telegram.app import build_application
 from bot.telegram.context import Hali, HaliApplication
 from tests.fakes.botapi import TOKEN, FakeBotAPI, SentRecord

@@ -153,7 +153,7 @@ async def test_it_times_out_quietly_and_old_buttons_then_expire(hali: Harness) -
     assert "NTSA" in reply.plain_text, "after the timeout, text is an ordinary question again"
     assert len(hali.api.messages_to(ALICE)) == sent_before + 1, "nothing was said about the timeout"
     records = await hali.tap(ALICE, details, "Skip")
-    answer = [r for r in records if r.method == "answerCallbackQuery"][0]
+    answer = next(r for r in records if r.method == "answerCallbackQuery")
     assert answer.show_alert and "expired" in str(answer.params.get("text"))
     assert await all_reports(hali) == []
 
@@ -205,7 +205,7 @@ async def test_in_a_group_it_moves_to_a_private_chat(hali: Harness) -> None:
     card = await hali._expect_reply(
         GROUP, lambda: hali.api.group_message(GROUP, "is kra down?", mention_bot=True))
     records = await hali.tap(GROUP, card, "Report a problem")
-    answer = [r for r in records if r.method == "answerCallbackQuery"][0]
+    answer = next(r for r in records if r.method == "answerCallbackQuery")
     assert answer.params.get("url") == "https://t.me/hali_test_bot?start=report-kra"
     assert await reports_of(hali).flow(GROUP) is None
 
