@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from bot import cli_reports
 from bot.catalog.loader import CatalogError, load_catalog
 from bot.catalog.model import Text
 from bot.config import ConfigError, Settings
@@ -119,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     csub = catalog.add_subparsers(dest="action", required=True, parser_class=_Parser)
     load = csub.add_parser("load")
     load.add_argument("path", nargs="?")
+
+    cli_reports.add_parser(sub)
     return parser
 
 
@@ -171,6 +174,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             "chat": _chat,
             "services": _services,
             "incident": _incident,
+            "reports": lambda s, a: cli_reports.run(s, a, settings, UsageError),
         }[args.command]
         return await handler(store, args)
     finally:

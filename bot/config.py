@@ -29,6 +29,10 @@ class Settings:
     log_level: str = "INFO"
     status_cache_seconds: float = 2.0
     poll_timeout_seconds: int = 30
+    report_key_secret: str | None = None
+    report_retention_days: int = 90
+    report_daily_cap: int = 10
+    report_flow_timeout_minutes: float = 10.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -42,6 +46,10 @@ class Settings:
             log_level=_log_level(env.get("HALI_LOG_LEVEL")),
             status_cache_seconds=_float(env, "HALI_STATUS_CACHE_SECONDS", 2.0, low=0.0, high=5.0),
             poll_timeout_seconds=int(_float(env, "HALI_POLL_TIMEOUT", 30, low=0, high=60)),
+            report_key_secret=_secret(env.get("HALI_REPORT_KEY_SECRET")),
+            report_retention_days=int(_float(env, "HALI_REPORT_RETENTION_DAYS", 90, low=1, high=3650)),
+            report_daily_cap=int(_float(env, "HALI_REPORT_DAILY_CAP", 10, low=1, high=1000)),
+            report_flow_timeout_minutes=_float(env, "HALI_REPORT_FLOW_TIMEOUT_MINUTES", 10, low=1, high=1440),
         )
 
 
@@ -117,3 +125,11 @@ def _float(env: Mapping[str, str], name: str, default: float, *, low: float, hig
     if not low <= number <= high:
         raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {raw!r}")
     return number
+
+
+def _secret(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    if len(value.strip()) < 16:
+        raise ConfigError("HALI_REPORT_KEY_SECRET must be at least 16 characters (or unset to generate one)")
+    return value.strip()

@@ -12,7 +12,7 @@ from bot import render
 from bot.catalog.model import Catalog, Service
 from bot.core.board import Snapshot, StatusBoard
 from bot.core.clock import Clock, system_clock
-from bot.core.understanding import Intent, Understander, Understanding
+from bot.core.understanding import Intent, Symptom, Understander, Understanding
 from bot.i18n import Translator, choose_language, translator
 from bot.render import Reply
 
@@ -26,6 +26,7 @@ class Answer:
     service: str | None
     language: str
     reply: Reply
+    symptom: Symptom | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -60,7 +61,7 @@ class Engine:
         lang = choose_language(stored=stored_language, detected=u.language, telegram_code=telegram_language)
         t = translator(lang)
         reply = self._reply(t, snapshot, u)
-        return Answer(u.intent, u.service, lang, reply)
+        return Answer(u.intent, u.service, lang, reply, u.symptom)
 
     def _reply(self, t: Translator, snapshot: Snapshot, u: Understanding) -> Reply:
         now = self.clock()

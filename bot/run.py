@@ -12,8 +12,10 @@ from bot.core.board import StatusBoard
 from bot.engine import Engine
 from bot.i18n import load_translators
 from bot.store.repo import Store
+from bot.store.reports import CrowdSignals, report_store
 from bot.telegram.app import build_application
-from bot.telegram.context import Hali
+from bot.telegram.context import Hali, HaliApplication
+from bot.telegram.reports import stop_retention
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +33,13 @@ def run_bot(settings: Settings) -> int:
     asyncio.run(prepare())
     # A fresh engine pool for the polling loop: the one above belonged to a loop that has ended.
     store = Store.from_url(settings.database_url)
-    engine = Engine(StatusBoard(store, max_age=settings.status_cache_seconds))
-    application = build_application(Hali(settings, store, engine))
+    reports = report_store(store, settings)
+    board = StatusBoard(store, max_age=settings.status_cache_seconds, providers=[CrowdSignals(reports)])
+    engine = Engine(board)
+    application = build_application(Hali(settings, store, engine, reports))
 
-    async def _close(_: object) -> None:
+    async def _close(app: HaliApplication) -> None:
+        await stop_retention(app)
         await store.close()
 
     application.post_shutdown = _close

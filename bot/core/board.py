@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from bot.catalog.model import Catalog, Service
-from bot.core.status import EffectiveStatus, Incident, effective_status, incident_signals
+from bot.core.status import EffectiveStatus, Incident, Signal, effective_status, incident_signals
+
+log = logging.getLogger(__name__)
 
 
 class StatusSource(Protocol):
     async def catalog(self) -> Catalog: ...
 
     async def incidents(self, *, open_only: bool = False, limit: int = 200) -> list[Incident]: ...
+
+
+class SignalProvider(Protocol):
+    """Another source of signals (citizens' reports, automatic checks…): signals per service id.
+
+    Providers are asked on every refresh, after the incidents; a provider that fails is logged and left
+    out of that snapshot rather than taking the whole board down.
+    """
+
+    async def signals(self, catalog: Catalog) -> Mapping[str, Sequence[Signal]]: ...
 
 
 @dataclass(frozen=True)
@@ -34,9 +47,12 @@ class Snapshot:
 class StatusBoard:
     """Serves snapshots no older than `max_age` seconds; one refresh at a time, however many readers."""
 
-    def __init__(self, source: StatusSource, *, max_age: float = 2.0) -> None:
+    def __init__(
+        self, source: StatusSource, *, max_age: float = 2.0, providers: Sequence[SignalProvider] = ()
+    ) -> None:
         self.source = source
         self.max_age = max_age
+        self.providers = tuple(providers)
         self._snapshot: Snapshot | None = None
         self._taken = 0.0
         self._lock = asyncio.Lock()
@@ -61,9 +77,19 @@ class StatusBoard:
         by_service: dict[str, list[Incident]] = {}
         for incident in await self.source.incidents(open_only=True, limit=1000):
             by_service.setdefault(incident.service_id, []).append(incident)
+        extra: dict[str, list[Signal]] = {}
+        for provider in self.providers:
+            try:
+                provided = await provider.signals(catalog)
+            except Exception:
+                log.exception("signal provider %s failed; left out of this snapshot", type(provider).__name__)
+                continue
+            for service_id, signals in provided.items():
+                extra.setdefault(service_id, []).extend(signals)
         statuses = {
             s.id: effective_status(
-                s.id, incident_signals(by_service.get(s.id, ())), automatically_checked=bool(s.checks)
+                s.id, [*incident_signals(by_service.get(s.id, ())), *extra.get(s.id, ())],
+                automatically_checked=bool(s.checks),
             )
             for s in catalog.services
         }

@@ -149,10 +149,13 @@ def status_card(t: Translator, service: Service, status: EffectiveStatus, now: d
             if latest is not None and latest.message is not None:
                 lines.append(t._("Latest update ({clock} EAT): {message}", clock=t.time(latest.at),
                                  message=operator_text(t, latest.message)))
+    from bot.render.reports import crowd_lines, report_button
+
+    lines.extend(crowd_lines(t, status, now))
     lines.extend(_workaround_lines(t, service, status))
     lines.append("")
     lines.append(t._("<i>Checked at {clock} EAT</i>", clock=t.time(now)))
-    buttons = ((Button(t._("🔄 Refresh"), data=f"r:{service.id}"),),)
+    buttons = ((Button(t._("🔄 Refresh"), data=f"r:{service.id}"), report_button(t, service.id)),)
     return Reply(fit("\n".join(lines)), buttons)
 
 
@@ -296,6 +299,7 @@ def help_commands(t: Translator) -> str:
         t._("/status [service]: is it working? Without a name: every known problem"),
         t._("/services: all services and their state"),
         t._("/language: English or Kiswahili"),
+        t._("/report [service]: report a problem with a service"),
         t._("/privacy: what Hali keeps about you"),
         t._("/forget: erase it"),
         t._("/help: this message"),
@@ -332,7 +336,7 @@ def language_set(t: Translator) -> Reply:
 
 
 def privacy(t: Translator, stored_language: str | None, first_seen: datetime | None,
-            last_seen: datetime | None) -> Reply:
+            last_seen: datetime | None, *, extra: Sequence[str] = ()) -> Reply:
     if stored_language == "en":
         language = t._("English")
     elif stored_language == "sw":
@@ -349,10 +353,12 @@ def privacy(t: Translator, stored_language: str | None, first_seen: datetime | N
                          first=t.date_time(first_seen), last=t.date_time(last_seen)))
     else:
         lines.append(t._("• when you first and last wrote"))
+    lines += extra
     lines += [
         "",
-        t._("Hali does not keep your name, your phone number or the text of your messages. "
-            "Never send an ID number, KRA PIN or M-Pesa code to anyone in a chat."),
+        t._("Hali does not keep your name, your phone number or the text of your messages, except the "
+            "few words you add to a report. Never send an ID number, KRA PIN or M-Pesa code to anyone "
+            "in a chat."),
         t._("To erase everything, send /forget."),
     ]
     return Reply("\n".join(lines))
@@ -360,7 +366,7 @@ def privacy(t: Translator, stored_language: str | None, first_seen: datetime | N
 
 def forget_confirm(t: Translator) -> Reply:
     return Reply(
-        t._("Erase everything Hali keeps about this chat (chat id, language choice, dates)? "
+        t._("Erase everything Hali keeps about this chat (chat id, language choice, dates, reports)? "
             "This cannot be undone."),
         ((Button(t._("Yes, erase it"), data="f:yes"), Button(t._("Cancel"), data="f:no")),),
     )

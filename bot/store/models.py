@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -115,3 +115,55 @@ class AuditRow(Base):
     target: Mapped[str] = mapped_column(String(128))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+
+
+class ReportRow(Base):
+    """A citizen's failure report: no name, no chat id once the follow-up is done, scrubbed text only.
+
+    `reporter_key` is an HMAC of the chat id, to count each citizen once; `hour` (hours since the epoch)
+    lets the crowd baseline group by hour on every backend. Anonymising drops the key, chat id and text.
+    """
+
+    __tablename__ = "reports"
+    __table_args__ = (
+        Index("ix_reports_service_created", "service_id", "created_at"),
+        Index("ix_reports_service_hour", "service_id", "hour"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    reference: Mapped[str] = mapped_column(String(16), unique=True)
+    service_id: Mapped[str] = mapped_column(ForeignKey("services.id"))
+    symptom: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str | None] = mapped_column(Text, default=None)
+    text_hash: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    reporter_key: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger, default=None, index=True)
+    language: Mapped[str | None] = mapped_column(String(8), default=None)
+    counted: Mapped[bool] = mapped_column(Boolean, default=False)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    hour: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class ReportFlowRow(Base):
+    """A report being written in a private chat: the step reached and the answers so far (scrubbed)."""
+
+    __tablename__ = "report_flows"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    nonce: Mapped[str] = mapped_column(String(16))
+    step: Mapped[str] = mapped_column(String(16))
+    service_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    symptom: Mapped[str | None] = mapped_column(String(32), default=None)
+    text: Mapped[str | None] = mapped_column(Text, default=None)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class SecretRow(Base):
+    """Secrets Hali generated for itself (e.g. the reporter-key secret when none is configured)."""
+
+    __tablename__ = "secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

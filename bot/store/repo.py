@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -43,6 +43,10 @@ class UserData:
     last_seen: datetime
 
 
+Eraser = Callable[[AsyncSession, int], Awaitable[None]]
+"""Erases a feature's data about a chat inside /forget's transaction."""
+
+
 class Store:
     """The status store on one database."""
 
@@ -50,6 +54,8 @@ class Store:
         self.engine = engine
         self.sessions: async_sessionmaker[AsyncSession] = make_sessionmaker(engine)
         self.clock = clock
+        # Features that keep personal data (reports…) register here, so /forget erases it all at once.
+        self.erasers: list[Eraser] = []
 
     @classmethod
     def from_url(cls, url: str, *, clock: Clock = system_clock, **engine_kwargs: Any) -> Store:
@@ -242,6 +248,8 @@ class Store:
     async def forget_user(self, chat_id: int) -> bool:
         """Erase everything kept about a chat. Returns whether there was anything."""
         async with self.sessions.begin() as session:
+            for erase in self.erasers:
+                await erase(session, chat_id)
             result = await session.execute(delete(UserRow).where(UserRow.chat_id == chat_id))
             return bool(result.rowcount)  # type: ignore[attr-defined]
 

@@ -15,8 +15,9 @@ from telegram.ext import (
     filters,
 )
 
+from bot.core.understanding import Intent
 from bot.i18n import translator
-from bot.telegram import handlers
+from bot.telegram import handlers, reports
 from bot.telegram.context import Hali, HaliApplication, HaliContext
 
 log = logging.getLogger(__name__)
@@ -40,13 +41,20 @@ def build_application(hali: Hali, *, concurrent_updates: int = 32, **builder_opt
         builder = getattr(builder, name)(value)
     application: HaliApplication = builder.build()
     application.bot_data["hali"] = hali
+    hali.store.erasers.append(hali.report_store.erase_chat)
     add_handlers(application)
     return application
 
 
 def add_handlers(application: HaliApplication) -> None:
     edited = filters.UpdateType.EDITED
+    application.bot_data[handlers.INTENT_ROUTES] = {Intent.REPORT: reports.report_from_text}
+    # A report being written takes the text it waits for before anything else sees it.
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE & ~edited,
+                                           reports.flow_text), group=-1)
     application.add_handler(MessageHandler(edited, handlers.edited_message))
+    application.add_handler(CommandHandler("start", reports.start_report,
+                                           filters=filters.Regex(r"^/start(@\w+)? report(-[a-z0-9-]+)?\s*$") & ~edited))
     application.add_handler(CommandHandler("start", handlers.start, filters=~edited))
     application.add_handler(CommandHandler("help", handlers.help_command, filters=~edited))
     application.add_handler(CommandHandler("services", handlers.services_command, filters=~edited))
@@ -54,9 +62,11 @@ def add_handlers(application: HaliApplication) -> None:
     application.add_handler(CommandHandler(["language", "lugha"], handlers.language_command, filters=~edited))
     application.add_handler(CommandHandler("privacy", handlers.privacy_command, filters=~edited))
     application.add_handler(CommandHandler("forget", handlers.forget_command, filters=~edited))
+    application.add_handler(CommandHandler("report", reports.report_command, filters=~edited))
     application.add_handler(MessageHandler(filters.COMMAND & ~edited, handlers.unknown_command))
     application.add_handler(MessageHandler(filters.TEXT & ~edited, handlers.text_message))
     application.add_handler(MessageHandler(~filters.TEXT & ~edited, handlers.other_message))
+    application.add_handler(CallbackQueryHandler(reports.flow_button, pattern=r"^r[pf]:"))
     application.add_handler(CallbackQueryHandler(handlers.button))
     application.add_error_handler(handlers.error_handler)
 
@@ -68,6 +78,7 @@ async def _post_init(application: HaliApplication) -> None:
         commands = [
             BotCommand("status", t._("Is a service working?")),
             BotCommand("services", t._("All services and their state")),
+            BotCommand("report", t._("Report a problem with a service")),
             BotCommand("language", t._("English or Kiswahili")),
             BotCommand("privacy", t._("What Hali keeps about you")),
             BotCommand("forget", t._("Erase your data")),
@@ -76,6 +87,7 @@ async def _post_init(application: HaliApplication) -> None:
         await application.bot.set_my_commands(commands, language_code=None if lang == "en" else lang)
     me = application.bot.bot
     log.info("Hali is running as @%s", me.username)
+    reports.start_retention(application)
 
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]

@@ -10,6 +10,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.config import Settings
 from bot.engine import Engine
 from bot.store.repo import Store
+from bot.store.reports import ReportStore, report_store
 
 
 @dataclass
@@ -17,6 +18,13 @@ class Hali:
     settings: Settings
     store: Store
     engine: Engine
+    reports: ReportStore | None = None  # made from the store and settings when not given
+
+    @property
+    def report_store(self) -> ReportStore:
+        if self.reports is None:
+            self.reports = report_store(self.store, self.settings)
+        return self.reports
 
 
 class HaliContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from telegram import (
     CallbackQuery,
@@ -19,13 +20,19 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot import render
 from bot.core.understanding import Intent
+from bot.engine import Answer
 from bot.i18n import LANGUAGES, choose_language, translator
 from bot.render import Reply
+from bot.render import reports as render_reports
 from bot.telegram.context import HaliContext
 
 log = logging.getLogger(__name__)
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+IntentRoute = Callable[[Update, "HaliContext", Answer], Awaitable[bool]]
+"""Takes over a free-text answer of one intent (a report starts the report flow); True when it did."""
+INTENT_ROUTES = "intent_routes"  # bot_data key: dict[Intent, IntentRoute], filled by the wiring
 
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -126,8 +133,11 @@ async def privacy_command(update: Update, context: HaliContext) -> None:
     assert update.effective_message is not None and update.effective_chat is not None
     lang = await _language(update, context)
     data = await context.hali.store.user_data(update.effective_chat.id)
+    reports = context.hali.report_store
+    extra = render_reports.privacy_lines(translator(lang), reports.policy.retention.days,
+                                         await reports.count_for_chat(update.effective_chat.id))
     reply = render.privacy(translator(lang), data.language if data else None,
-                           data.first_seen if data else None, data.last_seen if data else None)
+                           data.first_seen if data else None, data.last_seen if data else None, extra=extra)
     await send(update.effective_message, reply)
 
 
@@ -164,6 +174,10 @@ async def text_message(update: Update, context: HaliContext) -> None:
     answer = await context.hali.engine.answer(
         text, stored_language=stored, telegram_language=_telegram_language(update)
     )
+    route: IntentRoute | None = context.bot_data.get(INTENT_ROUTES, {}).get(answer.intent)
+    if route is not None and await route(update, context, answer):
+        log.info("routed intent=%s service=%s lang=%s", answer.intent.value, answer.service, answer.language)
+        return
     log.info("answered intent=%s service=%s lang=%s", answer.intent.value, answer.service, answer.language)
     await send(message, answer.reply)
     if answer.intent is Intent.OTHER and len(message.text) > 4000:
@@ -212,7 +226,8 @@ async def button(update: Update, context: HaliContext) -> None:
         if reply is None:
             return await _expired(query, lang)
         await _send_new(query, reply)
-        return await query.answer()
+        await query.answer()
+        return
     if action == "sv" and not arg:
         return await _edit(query, await engine.services_list(lang), lang)
     if action == "l" and arg in LANGUAGES and query.message is not None:

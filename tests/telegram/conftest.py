@@ -13,6 +13,7 @@ from bot.core.board import StatusBoard
 from bot.core.clock import FrozenClock
 from bot.engine import Engine
 from bot.store.repo import Store
+from bot.store.reports import CrowdSignals, report_store
 from bot.telegram.app import build_application
 from bot.telegram.context import Hali, HaliApplication
 from tests.fakes.botapi import TOKEN, FakeBotAPI, SentRecord
@@ -81,9 +82,10 @@ async def hali(store: Store, store_url: str, clock: FrozenClock) -> AsyncIterato
     """The bot on a fresh store (SQLite, then PostgreSQL), polling a fresh fake Bot API."""
     async with FakeBotAPI() as api:
         settings = Settings(token=TOKEN, api_base_url=api.base_url)
-        engine = Engine(StatusBoard(store, max_age=0), clock=clock)
+        reports = report_store(store, settings)
+        engine = Engine(StatusBoard(store, max_age=0, providers=[CrowdSignals(reports)]), clock=clock)
         # One update at a time, so a test can tell "ignored" from "not yet answered".
-        app = build_application(Hali(settings, store, engine), concurrent_updates=1)
+        app = build_application(Hali(settings, store, engine, reports), concurrent_updates=1)
         async with app:
             await app.start()
             assert app.updater is not None

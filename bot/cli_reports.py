@@ -1,0 +1,128 @@
+"""`hali reports`: what citizens report, for operators (English only).
+
+    hali reports [SERVICE] [--since 1h] [--json]   counts by symptom and the crowd signal's state
+    hali reports export --since 7d > reports.csv   the reports as CSV (scrubbed text only)
+    hali reports purge                             run the retention job once
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import sys
+from datetime import timedelta
+from typing import Any
+
+from bot.config import Settings
+from bot.core.board import StatusBoard
+from bot.store.repo import Store
+from bot.store.reports import CrowdSignals, ServiceSummary, report_store
+
+_DURATION = re.compile(r"^(\d{1,5})([mhd])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+# A spreadsheet runs a cell that starts with one of these as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def duration(value: str) -> timedelta:
+    match = _DURATION.match(value.strip().lower())
+    if match is None:
+        raise argparse.ArgumentTypeError(f"expected a duration like 30m, 1h or 7d, got {value!r}")
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
+def add_parser(sub: Any) -> None:
+    reports = sub.add_parser("reports", help="citizens' reports: summary, export, purge")
+    reports.add_argument("target", nargs="?", help="a service id, or: export, purge")
+    reports.add_argument("--since", type=duration, default=None, help="e.g. 30m, 1h (default), 7d")
+    reports.add_argument("--json", action="store_true")
+
+
+async def run(store: Store, args: argparse.Namespace, settings: Settings, usage_error: type[Exception]) -> int:
+    reports = report_store(store, settings)
+    if args.target == "purge":
+        result = await reports.purge()
+        print(f"anonymised {result.anonymised}, chat ids dropped {result.follow_ups_dropped}, "
+              f"stale flows dropped {result.flows_dropped}")
+        return 0
+    since = store.clock() - (args.since or (timedelta(days=7) if args.target == "export" else timedelta(hours=1)))
+    if args.target == "export":
+        write_csv(await reports.export(since))
+        return 0
+    service_id = args.target
+    if service_id is not None and service_id not in await store.service_ids():
+        raise usage_error(f"unknown service {service_id!r} (see `hali services`)")
+    summaries = await summarise(store, settings, since, service_id)
+    if args.json:
+        print(json.dumps([summary_dict(s) for s in summaries], ensure_ascii=False, indent=2))
+        return 0
+    if not summaries:
+        print("no reports")
+    for s in summaries:
+        print(summary_text(s))
+    return 0
+
+
+async def summarise(store: Store, settings: Settings, since: Any, service_id: str | None) -> list[ServiceSummary]:
+    """Counts by symptom and the crowd signal's state, per service: the operators' view.
+
+    The operators' Telegram command (/reports) calls this too.
+    """
+    reports = report_store(store, settings)
+    catalog = (await StatusBoard(store, max_age=0).snapshot()).catalog
+    signals = await CrowdSignals(reports).current(catalog)
+    return await reports.summary(since, service_id=service_id, crowd_signals=signals)
+
+
+def summary_dict(s: ServiceSummary) -> dict[str, Any]:
+    signal = s.signal
+    return {
+        "service": s.service_id,
+        "since": s.since.isoformat(),
+        "until": s.until.isoformat(),
+        "reports": s.total,
+        "counted": s.counted,
+        "flagged": s.flagged,
+        "by_symptom": s.by_symptom,
+        "flagged_texts": list(s.flagged_texts),
+        "signal": None if signal is None else {
+            "active": True,
+            "since": signal.since.isoformat(),
+            "window_minutes": signal.window_minutes,
+            "reports_in_window": signal.reports,
+            "expected_in_window": round(signal.expected, 2),
+            "p_value": signal.p_value,
+            "symptom": signal.symptom.value if signal.symptom else None,
+        },
+    }
+
+
+def summary_text(s: ServiceSummary) -> str:
+    lines = [f"{s.service_id}: {s.total} reports ({s.counted} counted, {s.flagged} flagged as coordinated)"]
+    for symptom, count in s.by_symptom.items():
+        lines.append(f"  {symptom:<14} {count}")
+    if s.signal is not None:
+        lines.append(f"  crowd signal ON since {s.signal.since.isoformat(timespec='minutes')}: "
+                     f"{s.signal.reports} in {s.signal.window_minutes} min, expected "
+                     f"{s.signal.expected:.1f} (p={s.signal.p_value:.1e})")
+    else:
+        lines.append("  crowd signal off")
+    for text in s.flagged_texts:
+        lines.append(f"  flagged text: {text[:100]}")
+    return "\n".join(lines)
+
+
+def safe_cell(value: object) -> str:
+    """A CSV cell a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def write_csv(rows: list[Any]) -> None:
+    writer = csv.writer(sys.stdout)
+    writer.writerow(["reference", "created_at", "service", "symptom", "counted", "flagged", "text"])
+    for r in rows:
+        writer.writerow([safe_cell(v) for v in (r.reference, r.created_at.isoformat(), r.service_id, r.symptom,
+                                                 r.counted, r.flagged, r.text)])
