@@ -14,11 +14,11 @@ from typing import Any, NoReturn
 from bot.catalog.loader import CatalogError, load_catalog
 from bot.catalog.model import Text
 from bot.config import ConfigError, Settings
-from bot.core.board import StatusBoard
 from bot.core.status import INCIDENT_STATES, State
 from bot.engine import Engine
 from bot.i18n import LANGUAGES, MissingCatalogError, translator
 from bot.render import state_name
+from bot.sources import make_board
 from bot.store.repo import Conflict, NotFound, Store
 
 EXIT_USAGE = 2
@@ -191,7 +191,7 @@ async def _catalog_load(store: Store, path: str | None) -> int:
 
 
 def _engine(store: Store) -> Engine:
-    return Engine(StatusBoard(store, max_age=0))
+    return Engine(make_board(store, max_age=0))
 
 
 async def _ask(store: Store, args: argparse.Namespace) -> int:
@@ -234,7 +234,7 @@ async def _chat(store: Store, args: argparse.Namespace) -> int:
 
 
 async def _services(store: Store, args: argparse.Namespace) -> int:
-    snapshot = await StatusBoard(store, max_age=0).snapshot()
+    snapshot = await make_board(store, max_age=0).snapshot()
     t = translator("en")
     rows = []
     for service in snapshot.services:

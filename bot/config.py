@@ -29,6 +29,7 @@ class Settings:
     log_level: str = "INFO"
     status_cache_seconds: float = 2.0
     poll_timeout_seconds: int = 30
+    check_concurrency: int = 20
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -42,6 +43,7 @@ class Settings:
             log_level=_log_level(env.get("HALI_LOG_LEVEL")),
             status_cache_seconds=_float(env, "HALI_STATUS_CACHE_SECONDS", 2.0, low=0.0, high=5.0),
             poll_timeout_seconds=int(_float(env, "HALI_POLL_TIMEOUT", 30, low=0, high=60)),
+            check_concurrency=int(_float(env, "HALI_CHECK_CONCURRENCY", 20, low=1, high=200)),
         )
 
 

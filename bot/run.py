@@ -8,12 +8,14 @@ import logging
 from telegram import Update
 
 from bot.config import Settings
-from bot.core.board import StatusBoard
+from bot.core.probe import Prober
 from bot.engine import Engine
 from bot.i18n import load_translators
+from bot.runner import CheckRunner
+from bot.sources import make_board
 from bot.store.repo import Store
 from bot.telegram.app import build_application
-from bot.telegram.context import Hali
+from bot.telegram.context import Hali, HaliApplication
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +33,27 @@ def run_bot(settings: Settings) -> int:
     asyncio.run(prepare())
     # A fresh engine pool for the polling loop: the one above belonged to a loop that has ended.
     store = Store.from_url(settings.database_url)
-    engine = Engine(StatusBoard(store, max_age=settings.status_cache_seconds))
+    engine = Engine(make_board(store, max_age=settings.status_cache_seconds))
     application = build_application(Hali(settings, store, engine))
+    runner_slot: list[CheckRunner] = []
+    wired_init = application.post_init
+
+    async def _init(app: HaliApplication) -> None:
+        if wired_init is not None:
+            await wired_init(app)
+        # Created here, on the polling loop, so its client and tasks live on the right loop.
+        runner = CheckRunner(store, Prober(concurrency=settings.check_concurrency))
+        runner.start()
+        runner_slot.append(runner)
+        log.info("automatic checks started (one runner per deployment, elected by a lease)")
 
     async def _close(_: object) -> None:
+        for runner in runner_slot:
+            await runner.stop()
+            await runner.prober.close()
         await store.close()
 
+    application.post_init = _init
     application.post_shutdown = _close
     log.info("starting long polling against %s", settings.api_base_url)
     application.run_polling(

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
 
 from bot.catalog.model import Catalog, Service
-from bot.core.status import EffectiveStatus, Incident, effective_status, incident_signals
+from bot.core.status import EffectiveStatus, Incident, Signal, effective_status, incident_signals
+
+if TYPE_CHECKING:
+    from bot.core.checks import CheckView
+    from bot.core.maintenance import Occurrence
 
 
 class StatusSource(Protocol):
@@ -18,10 +22,26 @@ class StatusSource(Protocol):
     async def incidents(self, *, open_only: bool = False, limit: int = 200) -> list[Incident]: ...
 
 
+class SignalProvider(Protocol):
+    """Another source of signals (automatic checks, maintenance windows, citizens' reports)."""
+
+    async def signals(self, catalog: Catalog) -> Mapping[str, Sequence[Signal]]: ...
+
+
+class DetailProvider(Protocol):
+    """What the card shows beyond the state: the checks' last result and uptime, planned windows."""
+
+    async def check_views(self, catalog: Catalog) -> Mapping[str, CheckView]: ...
+
+    async def planned(self, catalog: Catalog) -> Mapping[str, tuple[Occurrence, ...]]: ...
+
+
 @dataclass(frozen=True)
 class Snapshot:
     catalog: Catalog
     statuses: dict[str, EffectiveStatus]
+    checks: Mapping[str, CheckView] = field(default_factory=dict)
+    planned: Mapping[str, tuple[Occurrence, ...]] = field(default_factory=dict)
 
     def status(self, service_id: str) -> EffectiveStatus:
         return self.statuses[service_id]
@@ -34,8 +54,17 @@ class Snapshot:
 class StatusBoard:
     """Serves snapshots no older than `max_age` seconds; one refresh at a time, however many readers."""
 
-    def __init__(self, source: StatusSource, *, max_age: float = 2.0) -> None:
+    def __init__(
+        self,
+        source: StatusSource,
+        *,
+        max_age: float = 2.0,
+        providers: Sequence[SignalProvider] = (),
+        details: DetailProvider | None = None,
+    ) -> None:
         self.source = source
+        self.providers = tuple(providers)
+        self.details = details
         self.max_age = max_age
         self._snapshot: Snapshot | None = None
         self._taken = 0.0
@@ -61,10 +90,18 @@ class StatusBoard:
         by_service: dict[str, list[Incident]] = {}
         for incident in await self.source.incidents(open_only=True, limit=1000):
             by_service.setdefault(incident.service_id, []).append(incident)
+        extra: dict[str, list[Signal]] = {}
+        for provider in self.providers:
+            for service_id, signals in (await provider.signals(catalog)).items():
+                extra.setdefault(service_id, []).extend(signals)
         statuses = {
             s.id: effective_status(
-                s.id, incident_signals(by_service.get(s.id, ())), automatically_checked=bool(s.checks)
+                s.id, [*incident_signals(by_service.get(s.id, ())), *extra.get(s.id, ())],
+                automatically_checked=bool(s.checks),
             )
             for s in catalog.services
         }
-        return Snapshot(catalog, statuses)
+        if self.details is None:
+            return Snapshot(catalog, statuses)
+        return Snapshot(catalog, statuses, await self.details.check_views(catalog),
+                        await self.details.planned(catalog))

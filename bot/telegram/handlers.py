@@ -212,7 +212,8 @@ async def button(update: Update, context: HaliContext) -> None:
         if reply is None:
             return await _expired(query, lang)
         await _send_new(query, reply)
-        return await query.answer()
+        await query.answer()
+        return
     if action == "sv" and not arg:
         return await _edit(query, await engine.services_list(lang), lang)
     if action == "l" and arg in LANGUAGES and query.message is not None:

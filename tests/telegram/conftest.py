@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
-from bot.core.board import StatusBoard
 from bot.core.clock import FrozenClock
 from bot.engine import Engine
+from bot.sources import make_board
 from bot.store.repo import Store
 from bot.telegram.app import build_application
 from bot.telegram.context import Hali, HaliApplication
@@ -86,7 +86,7 @@ async def hali(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Harness]:
 
         await ensure_ready(store)
         settings = Settings(token=TOKEN, api_base_url=api.base_url)
-        engine = Engine(StatusBoard(store, max_age=0), clock=clock)
+        engine = Engine(make_board(store, max_age=0), clock=clock)
         # One update at a time, so a test can tell "ignored" from "not yet answered".
         app = build_application(Hali(settings, store, engine), concurrent_updates=1)
         async with app:
