@@ -7,6 +7,7 @@ stays at 18:00 EAT on the same day of the month (the last day when a month is sh
 from __future__ import annotations
 
 import calendar
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -116,3 +117,44 @@ def planned(
         if occ is not None and occ.start <= now + horizon:
             found.setdefault(window.service_id, []).append(occ)
     return {k: tuple(sorted(v, key=lambda o: o.start)) for k, v in found.items()}
+
+
+class BadTime(ValueError):
+    """A time an operator typed could not be read; the message says what is expected."""
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(h|hours?|m|min|minutes?|saa|dakika)\s*$", re.IGNORECASE)
+
+
+def parse_start(text: str, now: datetime) -> datetime:
+    """'2026-12-06 18:00' (East Africa Time unless an offset is given) or an ISO time."""
+    text = text.strip().replace("T", " ")
+    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M%z", "%Y-%m-%d %H:%M:%S%z", "%d.%m.%Y %H:%M"):
+        try:
+            moment = datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+        return moment if moment.tzinfo else moment.replace(tzinfo=EAT)
+    raise BadTime(f"{text!r} is not a date and time like 2026-12-06 18:00 (East Africa Time)")
+
+
+def parse_end(text: str, start: datetime) -> datetime:
+    """'22:00' (the same day, or the next if earlier), '4h', '90 min', or a full date and time."""
+    match = _DURATION.match(text)
+    if match:
+        amount = float(match.group(1))
+        unit = match.group(2).lower()
+        delta = timedelta(hours=amount) if unit[0] in "hs" else timedelta(minutes=amount)
+        return start + delta
+    clock = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", text)
+    if clock:
+        hour, minute = int(clock.group(1)), int(clock.group(2))
+        if hour > 23 or minute > 59:
+            raise BadTime(f"{text.strip()!r} is not a time of day")
+        local = start.astimezone(EAT)
+        end = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        return end if end > local else end + timedelta(days=1)
+    try:
+        return parse_start(text, start)
+    except BadTime:
+        raise BadTime(f"{text.strip()!r} is not an end like 22:00, 4h or 2026-12-06 22:00") from None

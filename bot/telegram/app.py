@@ -16,7 +16,7 @@ from telegram.ext import (
 )
 
 from bot.i18n import translator
-from bot.telegram import handlers
+from bot.telegram import handlers, operators
 from bot.telegram.context import Hali, HaliApplication, HaliContext
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ def add_handlers(application: HaliApplication) -> None:
     application.add_handler(MessageHandler(~filters.TEXT & ~edited, handlers.other_message))
     application.add_handler(CallbackQueryHandler(handlers.button))
     application.add_error_handler(handlers.error_handler)
+    operators.add_operator_handlers(application)  # group -1: only HALI_ADMIN_IDS reach them
 
 
 async def _post_init(application: HaliApplication) -> None:

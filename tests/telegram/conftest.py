@@ -78,14 +78,20 @@ def button_data(record: SentRecord, label: str) -> str:
 
 
 @pytest.fixture
-async def hali(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Harness]:
+def settings_overrides() -> dict[str, Any]:
+    """Extra Settings for the bot under test; a test module overrides this (e.g. admin_ids)."""
+    return {}
+
+
+@pytest.fixture
+async def hali(tmp_path: Path, clock: FrozenClock, settings_overrides: dict[str, Any]) -> AsyncIterator[Harness]:
     async with FakeBotAPI() as api:
         db_url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
         store = Store.from_url(db_url, clock=clock)
         from bot.cli import ensure_ready
 
         await ensure_ready(store)
-        settings = Settings(token=TOKEN, api_base_url=api.base_url)
+        settings = Settings(token=TOKEN, api_base_url=api.base_url, **settings_overrides)
         engine = Engine(make_board(store, max_age=0), clock=clock)
         # One update at a time, so a test can tell "ignored" from "not yet answered".
         app = build_application(Hali(settings, store, engine), concurrent_updates=1)
