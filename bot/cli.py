@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from bot import cli_operations
 from bot.catalog.loader import CatalogError, load_catalog
 from bot.catalog.model import Text
 from bot.config import ConfigError, Settings
@@ -119,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     csub = catalog.add_subparsers(dest="action", required=True, parser_class=_Parser)
     load = csub.add_parser("load")
     load.add_argument("path", nargs="?")
+
+    cli_operations.add_parsers(sub, _Parser)
     return parser
 
 
@@ -166,6 +169,11 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             await store.upgrade()
             return await _catalog_load(store, args.path)
         await ensure_ready(store)
+        if args.command in cli_operations.COMMANDS:
+            try:
+                return await cli_operations.dispatch(store, args)
+            except cli_operations.OperationsUsageError as exc:
+                raise UsageError(str(exc)) from None
         handler: Callable[[Store, argparse.Namespace], Awaitable[int]] = {
             "ask": _ask,
             "chat": _chat,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 
 from telegram import Update
 
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.core.probe import Prober
 from bot.engine import Engine
 from bot.i18n import load_translators
@@ -27,10 +28,17 @@ def run_bot(settings: Settings) -> int:
     async def prepare() -> None:
         from bot.cli import ensure_ready
 
-        await ensure_ready(store)
-        await store.close()
+        try:
+            await ensure_ready(store)
+            settings.check_scopes(await store.service_ids())
+        finally:
+            await store.close()
 
-    asyncio.run(prepare())
+    try:
+        asyncio.run(prepare())
+    except ConfigError as exc:
+        print(f"hali: configuration error: {exc}", file=sys.stderr)
+        return 2
     # A fresh engine pool for the polling loop: the one above belonged to a loop that has ended.
     store = Store.from_url(settings.database_url)
     engine = Engine(make_board(store, max_age=settings.status_cache_seconds))

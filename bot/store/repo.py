@@ -15,8 +15,8 @@ from sqlalchemy.orm import selectinload
 from bot.catalog.loader import catalog_to_dict, load_catalog, service_from_dict
 from bot.catalog.model import Catalog, Service, Text
 from bot.core.clock import Clock, system_clock
-from bot.core.status import Incident, IncidentUpdate, State
 from bot.core.maintenance import Every, MaintenanceWindow
+from bot.core.status import Incident, IncidentUpdate, State
 from bot.store import maintenance
 from bot.store.db import make_engine, make_sessionmaker, upgrade_schema
 from bot.store.models import AuditRow, IncidentRow, IncidentUpdateRow, ServiceRow, UserRow

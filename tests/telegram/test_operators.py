@@ -198,6 +198,7 @@ async def test_an_operator_plans_maintenance_and_citizens_see_it(hali: Harness) 
     ask_end = await hali.say(OPERATOR, "2026-11-29 18:00")
     assert "When does it end?" in ask_end.plain_text
     ask_title = await hali.say(OPERATOR, "22:00")
+    assert "title in English" in ask_title.plain_text
     ask_sw = await hali.say(OPERATOR, "iTax upgrade")
     confirm = await hali.say(OPERATOR, "Matengenezo ya iTax")
     assert "Sunday 29 November, 18:00" in confirm.plain_text
