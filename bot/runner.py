@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from bot.catalog.model import Check
+from bot.catalog.model import Catalog, Check
 from bot.core.checks import ProbeResult, offline_batch
 from bot.core.clock import Clock
 from bot.core.probe import Prober
@@ -30,6 +30,7 @@ LEASE_NAME = "checks"
 LEASE_TTL = timedelta(seconds=45)
 RENEW_EVERY = timedelta(seconds=15)
 PRUNE_EVERY = timedelta(hours=1)
+CATALOG_EVERY = timedelta(seconds=30)
 
 
 def default_holder() -> str:
@@ -61,6 +62,7 @@ class CheckRunner:
         self._batches: set[asyncio.Task[list[ProbeResult]]] = set()
         self._loop_task: asyncio.Task[None] | None = None
         self.offline = False
+        self._catalog: tuple[datetime, Catalog] | None = None
 
     async def tick(self, *, wait: bool = True) -> list[ProbeResult]:
         """Renew the lease if it is time; if held, run the due checks (and wait for them, by default)."""
@@ -88,7 +90,10 @@ class CheckRunner:
         return await batch if wait else []
 
     async def _take_due(self, now: datetime) -> list[tuple[str, Check]]:
-        catalog = await self.store.catalog()
+        # The catalogue rarely changes: read it again every CATALOG_EVERY, not every tick.
+        if self._catalog is None or now - self._catalog[0] >= CATALOG_EVERY or now < self._catalog[0]:
+            self._catalog = (now, await self.store.catalog())
+        catalog = self._catalog[1]
         due: list[tuple[str, Check]] = []
         for service in catalog.services:
             for check in service.checks:
@@ -108,6 +113,16 @@ class CheckRunner:
         held: list[ProbeResult] = []
         results: list[ProbeResult] = []
         answered = False
+        # Results are written by one writer, in one transaction for whatever arrived meanwhile.
+        pending: list[ProbeResult] = []
+        writer: asyncio.Task[None] | None = None
+
+        async def write() -> None:
+            while pending:
+                chunk = pending[:]
+                pending.clear()
+                await self.checks.record_many([(r, checks[r.key]) for r in chunk])
+
         try:
             for next_done in asyncio.as_completed([self.prober.probe(sid, c) for sid, c in due]):
                 result = await next_done
@@ -116,9 +131,14 @@ class CheckRunner:
                     held.append(result)
                     continue
                 answered = True
-                for waiting in (*held, result):
-                    await self.checks.record(waiting, checks[waiting.key])
+                pending.extend((*held, result))
                 held.clear()
+                if writer is None or writer.done():
+                    if writer is not None:
+                        await writer  # surface a failed write
+                    writer = asyncio.create_task(write())
+            if writer is not None:
+                await writer
             offline = offline_batch(results)
             if offline != self.offline:
                 self.offline = offline
@@ -128,8 +148,8 @@ class CheckRunner:
                 else:
                     log.info("Hali reaches the internet again")
             marked = {id(r): replace(r, offline=offline) for r in held}
-            for waiting in held:
-                await self.checks.record(marked[id(waiting)], checks[waiting.key])
+            if held:
+                await self.checks.record_many([(marked[id(r)], checks[r.key]) for r in held])
             return [marked.get(id(r), r) for r in results]
         finally:
             self._in_flight.difference_update(checks)

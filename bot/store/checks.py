@@ -24,6 +24,7 @@ from bot.core.checks import (
     step,
 )
 from bot.core.status import Signal
+from bot.store.db import AsyncSession
 from bot.store.models import CheckHourRow, CheckResultRow, CheckStateRow, LeaseRow
 from bot.store.repo import Store
 
@@ -59,41 +60,48 @@ class CheckStore:
 
     async def record(self, result: ProbeResult, check: Check) -> TrackState:
         """Keep one result: the raw row, the hour's counts, and (unless offline) the verdict."""
-        hour = result.at.replace(minute=0, second=0, microsecond=0)
+        return (await self.record_many([(result, check)]))[0]
+
+    async def record_many(self, items: Sequence[tuple[ProbeResult, Check]]) -> list[TrackState]:
+        """Keep several results in one transaction (the runner writes whatever arrived meanwhile)."""
         async with self.sessions.begin() as session:
-            row = await session.get(CheckStateRow, result.key, with_for_update=True)
-            if row is None:
-                row = CheckStateRow(key=result.key, service_id=result.service_id, streak=0, last_offline=False)
-                session.add(row)
-            state = _track(row)
-            if not result.offline:
-                state = step(state, result, check)
-                row.level = state.level.value if state.level else None
-                row.since = state.since
-                row.streak = state.streak
-                row.streak_level = state.streak_level.value if state.streak_level else None
-                row.counted_at = result.at
-            row.last_at, row.last_outcome = result.at, result.outcome.value
-            row.last_latency_ms, row.last_status_code = result.latency_ms, result.status_code
-            row.last_detail, row.last_offline = result.detail, result.offline
-            session.add(CheckResultRow(
-                key=result.key, service_id=result.service_id, at=result.at, outcome=result.outcome.value,
-                latency_ms=result.latency_ms, status_code=result.status_code, detail=result.detail,
-                offline=result.offline,
-            ))
-            bucket = await session.get(CheckHourRow, (result.key, hour), with_for_update=True)
-            if bucket is None:
-                bucket = CheckHourRow(key=result.key, hour=hour, service_id=result.service_id,
-                                      total=0, good=0, slow=0, offline=0, latency_ms_sum=0)
-                session.add(bucket)
-            bucket.total += 1
-            if result.offline:
-                bucket.offline += 1
-            elif result.outcome.level is not Level.DOWN:
-                bucket.good += 1
-                bucket.slow += result.outcome is Outcome.SLOW
-                bucket.latency_ms_sum += result.latency_ms or 0
-            return state
+            return [await self._record(session, result, check) for result, check in items]
+
+    async def _record(self, session: AsyncSession, result: ProbeResult, check: Check) -> TrackState:
+        hour = result.at.replace(minute=0, second=0, microsecond=0)
+        row = await session.get(CheckStateRow, result.key, with_for_update=True)
+        if row is None:
+            row = CheckStateRow(key=result.key, service_id=result.service_id, streak=0, last_offline=False)
+            session.add(row)
+        state = _track(row)
+        if not result.offline:
+            state = step(state, result, check)
+            row.level = state.level.value if state.level else None
+            row.since = state.since
+            row.streak = state.streak
+            row.streak_level = state.streak_level.value if state.streak_level else None
+            row.counted_at = result.at
+        row.last_at, row.last_outcome = result.at, result.outcome.value
+        row.last_latency_ms, row.last_status_code = result.latency_ms, result.status_code
+        row.last_detail, row.last_offline = result.detail, result.offline
+        session.add(CheckResultRow(
+            key=result.key, service_id=result.service_id, at=result.at, outcome=result.outcome.value,
+            latency_ms=result.latency_ms, status_code=result.status_code, detail=result.detail,
+            offline=result.offline,
+        ))
+        bucket = await session.get(CheckHourRow, (result.key, hour), with_for_update=True)
+        if bucket is None:
+            bucket = CheckHourRow(key=result.key, hour=hour, service_id=result.service_id,
+                                  total=0, good=0, slow=0, offline=0, latency_ms_sum=0)
+            session.add(bucket)
+        bucket.total += 1
+        if result.offline:
+            bucket.offline += 1
+        elif result.outcome.level is not Level.DOWN:
+            bucket.good += 1
+            bucket.slow += result.outcome is Outcome.SLOW
+            bucket.latency_ms_sum += result.latency_ms or 0
+        return state
 
     async def states(self) -> list[CheckRecord]:
         async with self.sessions() as session:

@@ -183,3 +183,25 @@ async def test_a_stopping_runner_hands_over_at_once(store: Store, clock: FrozenC
     await a.tick()
     await a.stop()
     assert await b.tick() != []
+
+
+async def test_the_card_says_when_the_last_check_ran_what_it_saw_and_the_uptime(
+    store: Store, clock: FrozenClock
+) -> None:
+    answers = iter([Outcome.HTTP_STATUS, Outcome.OK])
+    r = runner(store, clock, lambda sid, url: next(answers) if sid == "kra" else Outcome.OK)
+    await minutes(r, clock, 1)
+    clock.advance(minutes=1)
+    await r.tick()
+    clock.advance(minutes=5)
+    engine = Engine(make_board(store, max_age=0), clock=clock)
+    card = await engine.card("kra", "en")
+    assert card is not None
+    assert "Last automatic check at 09:42 EAT (5 minutes ago): it answered normally in 120 ms." in card.plain
+    assert "Uptime: 50.0% (24 hours) · 50.0% (7 days) · 50.0% (30 days)" in card.plain
+    listing = await engine.services_list("en")
+    assert "KRA iTax: No problems known · 50.0% / 50.0% / 50.0%" in listing.plain
+    assert "NTSA services (formerly TIMS): No problems known\n" in listing.plain  # not checked: no figures
+    assert "uptime measured by Hali's checks" in listing.plain
+    sw = await engine.card("kra", "sw")
+    assert sw is not None and "ilijibu kawaida kwa ms 120" in sw.plain
