@@ -11,15 +11,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from bot import cli_reports
+from bot import cli_operations, cli_reports
 from bot.catalog.loader import CatalogError, load_catalog
 from bot.catalog.model import Text
 from bot.config import ConfigError, Settings
-from bot.core.board import StatusBoard
 from bot.core.status import INCIDENT_STATES, State
 from bot.engine import Engine
 from bot.i18n import LANGUAGES, MissingCatalogError, translator
 from bot.render import state_name
+from bot.sources import status_board
 from bot.store.repo import Conflict, NotFound, Store
 
 EXIT_USAGE = 2
@@ -122,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     load.add_argument("path", nargs="?")
 
     cli_reports.add_parser(sub)
+    cli_operations.add_parsers(sub, _Parser)
     return parser
 
 
@@ -169,10 +170,15 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             await store.upgrade()
             return await _catalog_load(store, args.path)
         await ensure_ready(store)
+        if args.command in cli_operations.COMMANDS:
+            try:
+                return await cli_operations.dispatch(store, args)
+            except cli_operations.OperationsUsageError as exc:
+                raise UsageError(str(exc)) from None
         handler: Callable[[Store, argparse.Namespace], Awaitable[int]] = {
-            "ask": _ask,
-            "chat": _chat,
-            "services": _services,
+            "ask": lambda s, a: _ask(s, a, settings),
+            "chat": lambda s, a: _chat(s, a, settings),
+            "services": lambda s, a: _services(s, a, settings),
             "incident": _incident,
             "reports": lambda s, a: cli_reports.run(s, a, settings, UsageError),
         }[args.command]
@@ -194,12 +200,12 @@ async def _catalog_load(store: Store, path: str | None) -> int:
     return 0
 
 
-def _engine(store: Store) -> Engine:
-    return Engine(StatusBoard(store, max_age=0))
+def _engine(store: Store, settings: Settings) -> Engine:
+    return Engine(status_board(store, settings, max_age=0))
 
 
-async def _ask(store: Store, args: argparse.Namespace) -> int:
-    answer = await _engine(store).answer(args.text, stored_language=args.lang)
+async def _ask(store: Store, args: argparse.Namespace, settings: Settings) -> int:
+    answer = await _engine(store, settings).answer(args.text, stored_language=args.lang)
     if args.json:
         print(json.dumps(answer.as_json(), ensure_ascii=False))
     else:
@@ -207,8 +213,8 @@ async def _ask(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _chat(store: Store, args: argparse.Namespace) -> int:
-    engine = _engine(store)
+async def _chat(store: Store, args: argparse.Namespace, settings: Settings) -> int:
+    engine = _engine(store, settings)
     lang: str | None = args.lang
     print(translator(lang or "en")._("Hali: ask about a government e-service. Ctrl-D or /quit to leave."))
     loop = asyncio.get_running_loop()
@@ -237,8 +243,8 @@ async def _chat(store: Store, args: argparse.Namespace) -> int:
         print()
 
 
-async def _services(store: Store, args: argparse.Namespace) -> int:
-    snapshot = await StatusBoard(store, max_age=0).snapshot()
+async def _services(store: Store, args: argparse.Namespace, settings: Settings) -> int:
+    snapshot = await status_board(store, settings, max_age=0).snapshot()
     t = translator("en")
     rows = []
     for service in snapshot.services:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +33,26 @@ class Settings:
     report_retention_days: int = 90
     report_daily_cap: int = 10
     report_flow_timeout_minutes: float = 10.0
+    check_concurrency: int = 20
+    # Operator id -> the service ids they may edit; an operator not listed may edit every service.
+    operator_scopes: Mapping[int, frozenset[str]] = field(default_factory=dict)
+
+    def may_edit(self, user_id: int, service_id: str) -> bool:
+        """Is this Telegram user an operator allowed to change this service?"""
+        if user_id not in self.admin_ids:
+            return False
+        scope = self.operator_scopes.get(user_id)
+        return scope is None or "*" in scope or service_id in scope
+
+    def check_scopes(self, service_ids: Collection[str]) -> None:
+        """At start-up, once the catalogue is loaded: every scoped service must exist."""
+        for user_id, scope in sorted(self.operator_scopes.items()):
+            for service_id in sorted(scope - {"*"}):
+                if service_id not in service_ids:
+                    raise ConfigError(
+                        f"HALI_OPERATOR_SCOPES: operator {user_id}: unknown service {service_id!r} "
+                        f"(see `hali services`)"
+                    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -50,7 +70,14 @@ class Settings:
             report_retention_days=int(_float(env, "HALI_REPORT_RETENTION_DAYS", 90, low=1, high=3650)),
             report_daily_cap=int(_float(env, "HALI_REPORT_DAILY_CAP", 10, low=1, high=1000)),
             report_flow_timeout_minutes=_float(env, "HALI_REPORT_FLOW_TIMEOUT_MINUTES", 10, low=1, high=1440),
-        )
+            check_concurrency=int(_float(env, "HALI_CHECK_CONCURRENCY", 20, low=1, high=200)),
+        ).with_scopes(env.get("HALI_OPERATOR_SCOPES"))
+
+    def with_scopes(self, value: str | None) -> Settings:
+        """HALI_OPERATOR_SCOPES="12345:ntsa,ecitizen;67890:*": who may edit which services."""
+        from dataclasses import replace
+
+        return replace(self, operator_scopes=_scopes(value, self.admin_ids))
 
 
 def _token(value: str | None) -> str | None:
@@ -103,6 +130,33 @@ def _admin_ids(value: str | None) -> frozenset[int]:
             raise ConfigError(f"HALI_ADMIN_IDS must be Telegram user ids separated by commas; {part!r} is not")
         ids.add(int(part))
     return frozenset(ids)
+
+
+def _scopes(value: str | None, admin_ids: frozenset[int]) -> dict[int, frozenset[str]]:
+    if not value or not value.strip():
+        return {}
+    scopes: dict[int, frozenset[str]] = {}
+    for entry in value.strip().strip(";").split(";"):
+        user, sep, services = entry.strip().partition(":")
+        if not sep or not re.fullmatch(r"-?\d{1,20}", user.strip()):
+            raise ConfigError(
+                f"HALI_OPERATOR_SCOPES: {entry.strip()!r} must be 'USER_ID:service,service' "
+                "(entries separated by ';', '*' for every service)"
+            )
+        user_id = int(user.strip())
+        if user_id not in admin_ids:
+            raise ConfigError(f"HALI_OPERATOR_SCOPES: {user_id} is not in HALI_ADMIN_IDS")
+        if user_id in scopes:
+            raise ConfigError(f"HALI_OPERATOR_SCOPES: operator {user_id} is listed twice")
+        names = frozenset(n.strip() for n in services.split(",") if n.strip())
+        bad = [n for n in names if n != "*" and not re.fullmatch(r"[a-z][a-z0-9-]*", n)]
+        if not names or bad:
+            raise ConfigError(
+                f"HALI_OPERATOR_SCOPES: operator {user_id}: {', '.join(bad) or 'nothing'} "
+                "is not a list of service ids"
+            )
+        scopes[user_id] = names
+    return scopes
 
 
 def _log_level(value: str | None) -> str:

@@ -6,6 +6,7 @@ The Telegram handlers, `hali ask` and `hali chat` all go through here, so every 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from bot import render
@@ -15,6 +16,7 @@ from bot.core.clock import Clock, system_clock
 from bot.core.understanding import Intent, Symptom, Understander, Understanding
 from bot.i18n import Translator, choose_language, translator
 from bot.render import Reply
+from bot.render.checks import card_extra
 
 # Long messages are answered from their beginning; nobody asks about a service in paragraph ten.
 MAX_TEXT = 1000
@@ -79,7 +81,7 @@ class Engine:
         status = snapshot.status(service.id)
         if u.intent is Intent.WORKAROUND:
             return render.workarounds(t, service, status, now)
-        return render.status_card(t, service, status, now)
+        return _card(t, snapshot, service, now)
 
     def _clarify(self, t: Translator, snapshot: Snapshot, u: Understanding) -> Reply:
         catalog = snapshot.catalog
@@ -105,8 +107,7 @@ class Engine:
         understander = self.understander(snapshot.catalog)
         service_id, candidates = understander.match_service(arg[:MAX_TEXT])
         if service_id is not None:
-            service = snapshot.catalog[service_id]
-            return service_id, render.status_card(t, service, snapshot.status(service_id), self.clock())
+            return service_id, _card(t, snapshot, snapshot.catalog[service_id], self.clock())
         u = understander.understand(arg[:MAX_TEXT])
         if u.ambiguous is not None:
             return None, render.which_one(t, u.ambiguous, _services(snapshot.catalog, u.ambiguous.services))
@@ -119,7 +120,7 @@ class Engine:
         service = snapshot.catalog.get(service_id)
         if service is None:
             return None
-        return render.status_card(translator(lang), service, snapshot.status(service_id), self.clock())
+        return _card(translator(lang), snapshot, service, self.clock())
 
     async def workarounds(self, service_id: str, lang: str) -> Reply | None:
         snapshot = await self.board.snapshot()
@@ -131,6 +132,12 @@ class Engine:
     async def services_list(self, lang: str) -> Reply:
         snapshot = await self.board.snapshot()
         return render.services_list(translator(lang), snapshot, self.clock())
+
+
+def _card(t: Translator, snapshot: Snapshot, service: Service, now: datetime) -> Reply:
+    """The status card, with the dependency, maintenance and check lines the snapshot knows."""
+    extra = card_extra(t, snapshot, service.id, now)
+    return render.status_card(t, service, snapshot.status(service.id), now, extra)
 
 
 def _services(catalog: Catalog, ids: tuple[str, ...] | list[str]) -> list[Service]:

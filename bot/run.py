@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 
 from telegram import Update
 
-from bot.config import Settings
-from bot.core.board import StatusBoard
+from bot.config import ConfigError, Settings
+from bot.core.probe import Prober
 from bot.engine import Engine
 from bot.i18n import load_translators
+from bot.runner import CheckRunner
+from bot.sources import make_board
 from bot.store.repo import Store
 from bot.store.reports import CrowdSignals, report_store
 from bot.telegram.app import build_application
@@ -27,21 +30,43 @@ def run_bot(settings: Settings) -> int:
     async def prepare() -> None:
         from bot.cli import ensure_ready
 
-        await ensure_ready(store)
-        await store.close()
+        try:
+            await ensure_ready(store)
+            settings.check_scopes(await store.service_ids())
+        finally:
+            await store.close()
 
-    asyncio.run(prepare())
+    try:
+        asyncio.run(prepare())
+    except ConfigError as exc:
+        print(f"hali: configuration error: {exc}", file=sys.stderr)
+        return 2
     # A fresh engine pool for the polling loop: the one above belonged to a loop that has ended.
     store = Store.from_url(settings.database_url)
     reports = report_store(store, settings)
-    board = StatusBoard(store, max_age=settings.status_cache_seconds, providers=[CrowdSignals(reports)])
+    board = make_board(store, max_age=settings.status_cache_seconds, extra=[CrowdSignals(reports)])
     engine = Engine(board)
     application = build_application(Hali(settings, store, engine, reports))
+    runner_slot: list[CheckRunner] = []
+    wired_init = application.post_init
+
+    async def _init(app: HaliApplication) -> None:
+        if wired_init is not None:
+            await wired_init(app)
+        # Created here, on the polling loop, so its client and tasks live on the right loop.
+        runner = CheckRunner(store, Prober(concurrency=settings.check_concurrency))
+        runner.start()
+        runner_slot.append(runner)
+        log.info("automatic checks started (one runner per deployment, elected by a lease)")
 
     async def _close(app: HaliApplication) -> None:
         await stop_retention(app)
+        for runner in runner_slot:
+            await runner.stop()
+            await runner.prober.close()
         await store.close()
 
+    application.post_init = _init
     application.post_shutdown = _close
     log.info("starting long polling against %s", settings.api_base_url)
     application.run_polling(

@@ -59,11 +59,14 @@ _CHECK_KEYS = (
     "timeout_s",
     "interval_s",
     "slow_ms",
+    "failure_threshold",
+    "success_threshold",
 )
 _AMBIGUITY_KEYS = ("term", "services", "note")
 
 _MAX_TIMEOUT_S = 60.0
 _MIN_INTERVAL_S = 10.0
+_MAX_THRESHOLD = 20
 
 
 class CatalogError(ValueError):
@@ -301,17 +304,37 @@ def _parse_check(raw: Any, field: str, where: str) -> Check:
     slow_ms = raw.get("slow_ms", defaults.slow_ms)
     if isinstance(slow_ms, bool) or not isinstance(slow_ms, int) or slow_ms <= 0:
         raise CatalogError(f"{where}: {field}.slow_ms: {slow_ms!r} must be a whole number > 0")
+    if slow_ms >= timeout_s * 1000:
+        raise CatalogError(
+            f"{where}: {field}.slow_ms: {slow_ms} must be below timeout_s ({timeout_s:g} s = "
+            f"{timeout_s * 1000:g} ms), or no answer could ever count as slow"
+        )
+    thresholds = {
+        name: _threshold(raw.get(name, getattr(defaults, name)), f"{field}.{name}", where)
+        for name in ("failure_threshold", "success_threshold")
+    }
+    body_contains = _optional_str(raw.get("body_contains"), f"{field}.body_contains", where)
+    body_not_contains = _optional_str(raw.get("body_not_contains"), f"{field}.body_not_contains", where)
+    if method == "HEAD" and (body_contains or body_not_contains):
+        raise CatalogError(f"{where}: {field}.method: HEAD has no body to look for text in; use GET")
 
     return Check(
         url=defaults.url,
         method=method,
         expect_status=tuple(statuses),
-        body_contains=_optional_str(raw.get("body_contains"), f"{field}.body_contains", where),
-        body_not_contains=_optional_str(raw.get("body_not_contains"), f"{field}.body_not_contains", where),
+        body_contains=body_contains,
+        body_not_contains=body_not_contains,
         timeout_s=timeout_s,
         interval_s=interval_s,
         slow_ms=slow_ms,
+        **thresholds,
     )
+
+
+def _threshold(value: Any, field: str, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= _MAX_THRESHOLD:
+        raise CatalogError(f"{where}: {field}: {value!r} must be a whole number from 1 to {_MAX_THRESHOLD}")
+    return value
 
 
 # ------------------------------------------------------------------------------------ cross-service checks
@@ -492,6 +515,8 @@ def _check_to_dict(check: Check) -> dict[str, Any]:
         "timeout_s": check.timeout_s,
         "interval_s": check.interval_s,
         "slow_ms": check.slow_ms,
+        "failure_threshold": check.failure_threshold,
+        "success_threshold": check.success_threshold,
     }
     if check.body_contains is not None:
         out["body_contains"] = check.body_contains

@@ -55,6 +55,14 @@ class Check:
     timeout_s: float = 10.0
     interval_s: float = 60.0
     slow_ms: int = 5000
+    # As Gatus does: a status worsens only after this many bad results in a row, and recovers
+    # only after this many good ones, so one lost packet never flips a service.
+    failure_threshold: int = 3
+    success_threshold: int = 2
+
+    def key(self, service_id: str) -> str:
+        """The stable name history and state are kept under: the service and the address."""
+        return f"{service_id} {self.method} {self.url}"[:255]
 
 
 @dataclass(frozen=True)

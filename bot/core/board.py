@@ -6,11 +6,15 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
 
 from bot.catalog.model import Catalog, Service
 from bot.core.status import EffectiveStatus, Incident, Signal, effective_status, incident_signals
+
+if TYPE_CHECKING:
+    from bot.core.checks import CheckView
+    from bot.core.maintenance import Occurrence
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +35,20 @@ class SignalProvider(Protocol):
     async def signals(self, catalog: Catalog) -> Mapping[str, Sequence[Signal]]: ...
 
 
+class DetailProvider(Protocol):
+    """What the card shows beyond the state: the checks' last result and uptime, planned windows."""
+
+    async def check_views(self, catalog: Catalog) -> Mapping[str, CheckView]: ...
+
+    async def planned(self, catalog: Catalog) -> Mapping[str, tuple[Occurrence, ...]]: ...
+
+
 @dataclass(frozen=True)
 class Snapshot:
     catalog: Catalog
     statuses: dict[str, EffectiveStatus]
+    checks: Mapping[str, CheckView] = field(default_factory=dict)
+    planned: Mapping[str, tuple[Occurrence, ...]] = field(default_factory=dict)
 
     def status(self, service_id: str) -> EffectiveStatus:
         return self.statuses[service_id]
@@ -48,11 +62,17 @@ class StatusBoard:
     """Serves snapshots no older than `max_age` seconds; one refresh at a time, however many readers."""
 
     def __init__(
-        self, source: StatusSource, *, max_age: float = 2.0, providers: Sequence[SignalProvider] = ()
+        self,
+        source: StatusSource,
+        *,
+        max_age: float = 2.0,
+        providers: Sequence[SignalProvider] = (),
+        details: DetailProvider | None = None,
     ) -> None:
         self.source = source
-        self.max_age = max_age
         self.providers = tuple(providers)
+        self.details = details
+        self.max_age = max_age
         self._snapshot: Snapshot | None = None
         self._taken = 0.0
         self._lock = asyncio.Lock()
@@ -93,4 +113,7 @@ class StatusBoard:
             )
             for s in catalog.services
         }
-        return Snapshot(catalog, statuses)
+        if self.details is None:
+            return Snapshot(catalog, statuses)
+        return Snapshot(catalog, statuses, await self.details.check_views(catalog),
+                        await self.details.planned(catalog))

@@ -125,8 +125,12 @@ def service_name(t: Translator, service: Service) -> str:
 # --- the status card ----------------------------------------------------------------------------
 
 
-def status_card(t: Translator, service: Service, status: EffectiveStatus, now: datetime) -> Reply:
-    """The answer to "is X down?": state, since when, from where, what is known, what to do."""
+def status_card(
+    t: Translator, service: Service, status: EffectiveStatus, now: datetime, extra: Sequence[str] = ()
+) -> Reply:
+    """The answer to "is X down?": state, since when, from where, what is known, what to do.
+
+    `extra` lines (dependencies, maintenance, the last check and uptime) come before what to do."""
     name = service_name(t, service)
     lines = [f"{state_icon(status)} <b>{name}</b>: {e(state_name(t, status))}"]
     if status.source is None:
@@ -152,6 +156,9 @@ def status_card(t: Translator, service: Service, status: EffectiveStatus, now: d
     from bot.render.reports import crowd_lines, report_button
 
     lines.extend(crowd_lines(t, status, now))
+    if extra:
+        lines.append("")
+        lines.extend(extra)
     lines.extend(_workaround_lines(t, service, status))
     lines.append("")
     lines.append(t._("<i>Checked at {clock} EAT</i>", clock=t.time(now)))
@@ -199,6 +206,8 @@ def workarounds(t: Translator, service: Service, status: EffectiveStatus, now: d
 
 def services_list(t: Translator, snapshot: Snapshot, now: datetime) -> Reply:
     """/services: every service with its state, grouped, in one message."""
+    from bot.render.checks import services_uptime, services_uptime_legend
+
     lines = [t._("<b>Government e-services: status now</b>")]
     for group in GROUPS:
         members = [s for s in snapshot.services if s.group == group]
@@ -208,8 +217,11 @@ def services_list(t: Translator, snapshot: Snapshot, now: datetime) -> Reply:
         lines.append(f"<b>{e(t._(GROUP_NAMES[group]))}</b>")
         for service in members:
             status = snapshot.status(service.id)
-            lines.append(f"{state_icon(status)} {service_name(t, service)}: {e(state_name(t, status))}")
+            lines.append(f"{state_icon(status)} {service_name(t, service)}: {e(state_name(t, status))}"
+                         f"{e(services_uptime(t, snapshot.checks.get(service.id)))}")
     lines.append("")
+    if snapshot.checks:
+        lines.append(services_uptime_legend(t))
     lines.append(t._("⚪ no problems known · 🟡 degraded · 🟠 partial outage · 🔴 major outage · "
                      "🔧 maintenance"))
     lines.append(t._("Ask about one, e.g. <code>/status kra</code>."))

@@ -167,3 +167,85 @@ class SecretRow(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+# --- automatic checks, maintenance windows (issue 5) ---------------------------------------------
+
+
+class CheckStateRow(Base):
+    """Where each check stands: its Gatus-style verdict, the current streak, and what it saw last."""
+
+    __tablename__ = "check_states"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    service_id: Mapped[str] = mapped_column(String(64), index=True)
+    level: Mapped[str | None] = mapped_column(String(16), default=None)  # up, degraded, down; None: no verdict
+    since: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    streak: Mapped[int] = mapped_column(Integer, default=0)
+    streak_level: Mapped[str | None] = mapped_column(String(16), default=None)
+    counted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)  # last result that counted
+    last_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    last_outcome: Mapped[str | None] = mapped_column(String(16), default=None)
+    last_latency_ms: Mapped[int | None] = mapped_column(Integer, default=None)
+    last_status_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    last_detail: Mapped[str | None] = mapped_column(String(300), default=None)
+    last_offline: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CheckResultRow(Base):
+    """One probe's result; kept for two days (the hourly table keeps the uptime for longer)."""
+
+    __tablename__ = "check_results"
+    __table_args__ = (Index("ix_check_results_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(255))
+    service_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    latency_ms: Mapped[int | None] = mapped_column(Integer, default=None)
+    status_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    detail: Mapped[str | None] = mapped_column(String(300), default=None)
+    offline: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CheckHourRow(Base):
+    """Counts per check and hour: 720 rows a month per check give the 24 h / 7 d / 30 d uptime."""
+
+    __tablename__ = "check_hours"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    service_id: Mapped[str] = mapped_column(String(64), index=True)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    good: Mapped[int] = mapped_column(Integer, default=0)  # answered as expected (slow included)
+    slow: Mapped[int] = mapped_column(Integer, default=0)
+    offline: Mapped[int] = mapped_column(Integer, default=0)  # Hali itself was cut off: not counted
+    latency_ms_sum: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class LeaseRow(Base):
+    """A named lease: the one process among replicas allowed to run a job until `expires_at`."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MaintenanceRow(Base):
+    """A planned maintenance window, once or repeated weekly or monthly (in East Africa Time)."""
+
+    __tablename__ = "maintenance_windows"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    service_id: Mapped[str] = mapped_column(ForeignKey("services.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    every: Mapped[str | None] = mapped_column(String(16), default=None)  # None, weekly, monthly
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    title_en: Mapped[str] = mapped_column(Text)
+    title_sw: Mapped[str | None] = mapped_column(Text, default=None)
+    created_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)

@@ -15,7 +15,9 @@ from sqlalchemy.orm import selectinload
 from bot.catalog.loader import catalog_to_dict, load_catalog, service_from_dict
 from bot.catalog.model import Catalog, Service, Text
 from bot.core.clock import Clock, system_clock
+from bot.core.maintenance import Every, MaintenanceWindow
 from bot.core.status import Incident, IncidentUpdate, State
+from bot.store import maintenance
 from bot.store.db import make_engine, make_sessionmaker, upgrade_schema
 from bot.store.models import AuditRow, IncidentRow, IncidentUpdateRow, ServiceRow, UserRow
 
@@ -270,6 +272,25 @@ class Store:
             query = query.where(AuditRow.at >= since)
         async with self.sessions() as session:
             return (await session.scalars(query)).all()
+
+    # --- maintenance windows (bot/store/maintenance.py) ------------------------------------------
+
+    async def schedule_maintenance(
+        self, service_id: str, starts_at: datetime, ends_at: datetime, title: Text, *,
+        actor: str, every: Every | None = None, until: datetime | None = None,
+    ) -> int:
+        """Plan a window (repeated weekly or monthly with `every`); audited."""
+        return await maintenance.schedule(self, service_id, starts_at, ends_at, title, actor=actor,
+                                          every=every, until=until)
+
+    async def cancel_maintenance(self, window_id: int, *, actor: str) -> MaintenanceWindow:
+        """Cancel a window (every later occurrence of a repeated one); audited."""
+        return await maintenance.cancel(self, window_id, actor=actor)
+
+    async def maintenance_windows(
+        self, *, service_id: str | None = None, current_only: bool = True
+    ) -> list[MaintenanceWindow]:
+        return await maintenance.windows(self, service_id=service_id, current_only=current_only)
 
 
 @cache

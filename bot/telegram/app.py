@@ -17,7 +17,7 @@ from telegram.ext import (
 
 from bot.core.understanding import Intent
 from bot.i18n import translator
-from bot.telegram import handlers, reports
+from bot.telegram import handlers, operators, reports
 from bot.telegram.context import Hali, HaliApplication, HaliContext
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,7 @@ def add_handlers(application: HaliApplication) -> None:
     application.add_handler(CallbackQueryHandler(reports.flow_button, pattern=r"^r[pf]:"))
     application.add_handler(CallbackQueryHandler(handlers.button))
     application.add_error_handler(handlers.error_handler)
+    operators.add_operator_handlers(application)  # group -2: only HALI_ADMIN_IDS reach them
 
 
 async def _post_init(application: HaliApplication) -> None:

@@ -403,24 +403,28 @@ def test_a_check_with_every_field_parses() -> None:
     extra = """
     [[services.checks]]
     url = "https://a.go.ke/health"
-    method = "head"
+    method = "get"
     expect_status = [200, 301]
     body_contains = "ok"
     body_not_contains = "maintenance"
     timeout_s = 5
     interval_s = 30
     slow_ms = 2000
+    failure_threshold = 5
+    success_threshold = 1
     """
     (check,) = parse(service("a", extra))["a"].checks
     assert check == Check(
         url="https://a.go.ke/health",
-        method="HEAD",
+        method="GET",
         expect_status=(200, 301),
         body_contains="ok",
         body_not_contains="maintenance",
         timeout_s=5.0,
         interval_s=30.0,
         slow_ms=2000,
+        failure_threshold=5,
+        success_threshold=1,
     )
     assert isinstance(check.timeout_s, float)
 
@@ -439,6 +443,11 @@ def test_a_check_with_every_field_parses() -> None:
         ("slow_ms = 1.5", "checks[0].slow_ms: 1.5 must be a whole number > 0"),
         ('body_contains = ""', "checks[0].body_contains: must not be empty"),
         ("retries = 3", "checks[0]: unknown key 'retries'"),
+        ("failure_threshold = 0", "checks[0].failure_threshold: 0 must be a whole number from 1 to 20"),
+        ("success_threshold = 2.5", "checks[0].success_threshold: 2.5 must be a whole number from 1 to 20"),
+        ("failure_threshold = true", "checks[0].failure_threshold: True must be a whole number from 1 to 20"),
+        ("slow_ms = 10000", "checks[0].slow_ms: 10000 must be below timeout_s (10 s = 10000 ms)"),
+        ('method = "HEAD"\nbody_contains = "ok"', "checks[0].method: HEAD has no body to look for text in"),
     ],
 )
 def test_a_bad_check_field_is_named(line: str, message: str) -> None:

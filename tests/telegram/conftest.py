@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
-from bot.core.board import StatusBoard
 from bot.core.clock import FrozenClock
 from bot.engine import Engine
+from bot.sources import make_board
 from bot.store.repo import Store
 from bot.store.reports import CrowdSignals, report_store
 from bot.telegram.app import build_application
@@ -78,12 +78,20 @@ def button_data(record: SentRecord, label: str) -> str:
 
 
 @pytest.fixture
-async def hali(store: Store, store_url: str, clock: FrozenClock) -> AsyncIterator[Harness]:
+def settings_overrides() -> dict[str, Any]:
+    """Extra Settings for the bot under test; a test module overrides this (e.g. admin_ids)."""
+    return {}
+
+
+@pytest.fixture
+async def hali(
+    store: Store, store_url: str, clock: FrozenClock, settings_overrides: dict[str, Any]
+) -> AsyncIterator[Harness]:
     """The bot on a fresh store (SQLite, then PostgreSQL), polling a fresh fake Bot API."""
     async with FakeBotAPI() as api:
-        settings = Settings(token=TOKEN, api_base_url=api.base_url)
+        settings = Settings(token=TOKEN, api_base_url=api.base_url, **settings_overrides)
         reports = report_store(store, settings)
-        engine = Engine(StatusBoard(store, max_age=0, providers=[CrowdSignals(reports)]), clock=clock)
+        engine = Engine(make_board(store, max_age=0, extra=[CrowdSignals(reports)]), clock=clock)
         # One update at a time, so a test can tell "ignored" from "not yet answered".
         app = build_application(Hali(settings, store, engine, reports), concurrent_updates=1)
         async with app:

@@ -1,0 +1,63 @@
+"""The status board with every source wired in: incidents, maintenance windows and automatic checks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from bot.catalog.model import Catalog
+from bot.config import Settings
+from bot.core.board import SignalProvider, StatusBoard
+from bot.core.checks import CheckView
+from bot.core.maintenance import Occurrence, active_signals, planned
+from bot.core.status import Signal
+from bot.store.checks import CheckStore
+from bot.store.repo import Store
+
+
+class CheckSignals:
+    """Automatic checks as Source.CHECK signals, with each checked service's last result and uptime."""
+
+    def __init__(self, store: Store) -> None:
+        self.checks = CheckStore(store)
+
+    async def signals(self, catalog: Catalog) -> Mapping[str, Sequence[Signal]]:
+        return await self.checks.signals(catalog)
+
+
+class MaintenanceSignals:
+    """Windows running now as Source.MAINTENANCE signals."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def signals(self, catalog: Catalog) -> Mapping[str, Sequence[Signal]]:
+        return active_signals(await self.store.maintenance_windows(), self.store.clock())
+
+
+class CardDetails:
+    """The parts of a card that are not a state: checks' last result and uptime, planned windows."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.checks = CheckStore(store)
+
+    async def check_views(self, catalog: Catalog) -> Mapping[str, CheckView]:
+        return await self.checks.views(catalog)
+
+    async def planned(self, catalog: Catalog) -> Mapping[str, tuple[Occurrence, ...]]:
+        return planned(await self.store.maintenance_windows(), self.store.clock())
+
+
+def make_board(store: Store, *, max_age: float = 2.0, extra: Sequence[SignalProvider] = ()) -> StatusBoard:
+    """The board the bot and the CLI read: maintenance, checks, and any `extra` source (citizens' reports)."""
+    return StatusBoard(
+        store, max_age=max_age, providers=(MaintenanceSignals(store), CheckSignals(store), *extra),
+        details=CardDetails(store),
+    )
+
+
+def status_board(store: Store, settings: Settings, *, max_age: float) -> StatusBoard:
+    """The board with every source: incidents, maintenance, checks and the citizens' crowd signal."""
+    from bot.store.reports import CrowdSignals, report_store
+
+    return make_board(store, max_age=max_age, extra=[CrowdSignals(report_store(store, settings))])
