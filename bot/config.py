@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///hali.db"
@@ -29,6 +30,10 @@ class Settings:
     log_level: str = "INFO"
     status_cache_seconds: float = 2.0
     poll_timeout_seconds: int = 30
+    broadcast_rate: float = 30.0
+    paid_broadcast: bool = False
+    broadcast_inflight: int | None = None
+    settle_seconds: float = 120.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -42,6 +47,7 @@ class Settings:
             log_level=_log_level(env.get("HALI_LOG_LEVEL")),
             status_cache_seconds=_float(env, "HALI_STATUS_CACHE_SECONDS", 2.0, low=0.0, high=5.0),
             poll_timeout_seconds=int(_float(env, "HALI_POLL_TIMEOUT", 30, low=0, high=60)),
+            **_broadcast(env),
         )
 
 
@@ -117,3 +123,38 @@ def _float(env: Mapping[str, str], name: str, default: float, *, low: float, hig
     if not low <= number <= high:
         raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {raw!r}")
     return number
+
+
+# Telegram's free bulk limit; beyond it, up to 1000/s, only with paid broadcasts (Telegram Stars).
+FREE_BROADCAST_RATE = 30.0
+PAID_BROADCAST_RATE = 1000.0
+
+
+class _Broadcast(TypedDict):
+    broadcast_rate: float
+    paid_broadcast: bool
+    broadcast_inflight: int | None
+    settle_seconds: float
+
+
+def _broadcast(env: Mapping[str, str]) -> _Broadcast:
+    """HALI_BROADCAST_RATE, HALI_PAID_BROADCAST, HALI_BROADCAST_INFLIGHT, HALI_SETTLE_SECONDS."""
+    raw_paid = (env.get("HALI_PAID_BROADCAST") or "").strip().lower()
+    if raw_paid not in ("", "0", "1", "true", "false", "yes", "no"):
+        raise ConfigError(f"HALI_PAID_BROADCAST must be 1 or 0, got {raw_paid!r}")
+    paid = raw_paid in ("1", "true", "yes")
+    ceiling = PAID_BROADCAST_RATE if paid else FREE_BROADCAST_RATE
+    rate = _float(env, "HALI_BROADCAST_RATE", ceiling, low=0.1, high=PAID_BROADCAST_RATE)
+    if rate > ceiling:
+        raise ConfigError(
+            f"HALI_BROADCAST_RATE above {FREE_BROADCAST_RATE:g} messages per second needs "
+            f"HALI_PAID_BROADCAST=1 (Telegram's paid broadcasts), got {rate:g}"
+        )
+    inflight = env.get("HALI_BROADCAST_INFLIGHT")
+    return {
+        "broadcast_rate": rate,
+        "paid_broadcast": paid,
+        "broadcast_inflight": int(_float(env, "HALI_BROADCAST_INFLIGHT", 1, low=1, high=1000))
+        if inflight and inflight.strip() else None,
+        "settle_seconds": _float(env, "HALI_SETTLE_SECONDS", 120.0, low=0.0, high=3600.0),
+    }

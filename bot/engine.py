@@ -15,6 +15,8 @@ from bot.core.clock import Clock, system_clock
 from bot.core.understanding import Intent, Understander, Understanding
 from bot.i18n import Translator, choose_language, translator
 from bot.render import Reply
+from bot.render import notify as notify_texts
+from bot.subscriptions import Subscriptions, SubscriptionStore
 
 # Long messages are answered from their beginning; nobody asks about a service in paragraph ten.
 MAX_TEXT = 1000
@@ -37,10 +39,25 @@ class Answer:
 
 
 class Engine:
-    def __init__(self, board: StatusBoard, *, clock: Clock = system_clock) -> None:
+    def __init__(
+        self, board: StatusBoard, *, clock: Clock = system_clock, outbox: SubscriptionStore | None = None
+    ) -> None:
         self.board = board
         self.clock = clock
         self._understander: tuple[Catalog, Understander] | None = None
+        self.outbox = outbox  # where subscriptions live; the Telegram wiring sets it to the store's
+
+    @property
+    def subscriptions(self) -> Subscriptions:
+        """Subscribing and unsubscribing; needs `outbox` (a chat to subscribe, i.e. Telegram)."""
+        if self.outbox is None:
+            raise RuntimeError("this engine has no subscription store")
+        return Subscriptions(self.board, self.outbox, self.understander)
+
+    async def _subscribed(self, chat_id: int | None, service_id: str | None) -> bool:
+        if chat_id is None or service_id is None or self.outbox is None:
+            return False
+        return await self.outbox.is_subscribed(chat_id, service_id)
 
     def understander(self, catalog: Catalog) -> Understander:
         # The catalogue object only changes when the services change, so this rebuilds rarely.
@@ -53,16 +70,24 @@ class Engine:
         return snapshot, self.understander(snapshot.catalog).understand(text[:MAX_TEXT])
 
     async def answer(
-        self, text: str, *, stored_language: str | None = None, telegram_language: str | None = None
+        self, text: str, *, stored_language: str | None = None, telegram_language: str | None = None,
+        chat_id: int | None = None,
     ) -> Answer:
-        """Answer one free-text message."""
+        """Answer one free-text message; with `chat_id`, subscription requests act on that chat."""
         snapshot, u = await self.understand(text)
         lang = choose_language(stored=stored_language, detected=u.language, telegram_code=telegram_language)
         t = translator(lang)
-        reply = self._reply(t, snapshot, u)
+        if u.intent in (Intent.SUBSCRIBE, Intent.UNSUBSCRIBE):
+            if chat_id is None or self.outbox is None:
+                service = snapshot.catalog.get(u.service) if u.service else None
+                reply = notify_texts.subscribe_elsewhere(t, service)
+            else:
+                reply = await self.subscriptions.understood(chat_id, u, lang)
+            return Answer(u.intent, u.service, lang, reply)
+        reply = self._reply(t, snapshot, u, subscribed=await self._subscribed(chat_id, u.service))
         return Answer(u.intent, u.service, lang, reply)
 
-    def _reply(self, t: Translator, snapshot: Snapshot, u: Understanding) -> Reply:
+    def _reply(self, t: Translator, snapshot: Snapshot, u: Understanding, *, subscribed: bool = False) -> Reply:
         now = self.clock()
         service = snapshot.catalog.get(u.service) if u.service else None
         if u.intent is Intent.GREETING:
@@ -78,7 +103,7 @@ class Engine:
         status = snapshot.status(service.id)
         if u.intent is Intent.WORKAROUND:
             return render.workarounds(t, service, status, now)
-        return render.status_card(t, service, status, now)
+        return render.status_card(t, service, status, now, subscribed=subscribed)
 
     def _clarify(self, t: Translator, snapshot: Snapshot, u: Understanding) -> Reply:
         catalog = snapshot.catalog
@@ -95,7 +120,7 @@ class Engine:
 
     # --- commands and buttons ------------------------------------------------------------------
 
-    async def status(self, arg: str, lang: str) -> tuple[str | None, Reply]:
+    async def status(self, arg: str, lang: str, *, chat_id: int | None = None) -> tuple[str | None, Reply]:
         """/status [service]: a card, a choice, or the overview of problems."""
         snapshot = await self.board.snapshot()
         t = translator(lang)
@@ -105,7 +130,8 @@ class Engine:
         service_id, candidates = understander.match_service(arg[:MAX_TEXT])
         if service_id is not None:
             service = snapshot.catalog[service_id]
-            return service_id, render.status_card(t, service, snapshot.status(service_id), self.clock())
+            return service_id, render.status_card(t, service, snapshot.status(service_id), self.clock(),
+                                                  subscribed=await self._subscribed(chat_id, service_id))
         u = understander.understand(arg[:MAX_TEXT])
         if u.ambiguous is not None:
             return None, render.which_one(t, u.ambiguous, _services(snapshot.catalog, u.ambiguous.services))
@@ -113,12 +139,13 @@ class Engine:
             return None, render.did_you_mean(t, _services(snapshot.catalog, candidates))
         return None, render.which_service(t, snapshot)
 
-    async def card(self, service_id: str, lang: str) -> Reply | None:
+    async def card(self, service_id: str, lang: str, *, chat_id: int | None = None) -> Reply | None:
         snapshot = await self.board.snapshot()
         service = snapshot.catalog.get(service_id)
         if service is None:
             return None
-        return render.status_card(translator(lang), service, snapshot.status(service_id), self.clock())
+        return render.status_card(translator(lang), service, snapshot.status(service_id), self.clock(),
+                                  subscribed=await self._subscribed(chat_id, service_id))
 
     async def workarounds(self, service_id: str, lang: str) -> Reply | None:
         snapshot = await self.board.snapshot()

@@ -12,8 +12,9 @@ from bot.core.board import StatusBoard
 from bot.engine import Engine
 from bot.i18n import load_translators
 from bot.store.repo import Store
+from bot.telegram import notifier
 from bot.telegram.app import build_application
-from bot.telegram.context import Hali
+from bot.telegram.context import Hali, HaliApplication
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,8 @@ def run_bot(settings: Settings) -> int:
     engine = Engine(StatusBoard(store, max_age=settings.status_cache_seconds))
     application = build_application(Hali(settings, store, engine))
 
-    async def _close(_: object) -> None:
+    async def _close(app: HaliApplication) -> None:
+        await notifier.stop(app)
         await store.close()
 
     application.post_shutdown = _close

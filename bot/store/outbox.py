@@ -296,6 +296,10 @@ class Outbox:
                 row.quiet_end is not None else None
             return SubscriberData(row.chat_id, row.language, quiet, row.active, tuple(services))
 
+    async def quiet_hours(self, chat_id: int) -> tuple[int, int] | None:
+        data = await self.subscriber(chat_id)
+        return data.quiet if data is not None else None
+
     async def count_subscribers(self) -> int:
         async with self.sessions() as session:
             return int(await session.scalar(select(func.count()).select_from(SubscriberRow)

@@ -16,7 +16,7 @@ from telegram.ext import (
 )
 
 from bot.i18n import translator
-from bot.telegram import handlers
+from bot.telegram import alerts, handlers, notifier
 from bot.telegram.context import Hali, HaliApplication, HaliContext
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,8 @@ def build_application(hali: Hali, *, concurrent_updates: int = 32, **builder_opt
     for name, value in builder_options.items():
         builder = getattr(builder, name)(value)
     application: HaliApplication = builder.build()
+    if hali.engine.outbox is None:
+        hali.engine.outbox = hali.store.outbox
     application.bot_data["hali"] = hali
     add_handlers(application)
     return application
@@ -47,6 +49,8 @@ def build_application(hali: Hali, *, concurrent_updates: int = 32, **builder_opt
 def add_handlers(application: HaliApplication) -> None:
     edited = filters.UpdateType.EDITED
     application.add_handler(MessageHandler(edited, handlers.edited_message))
+    deep_link = filters.Regex(alerts.DEEP_LINK)
+    application.add_handler(CommandHandler("start", alerts.start_link, filters=~edited & deep_link))
     application.add_handler(CommandHandler("start", handlers.start, filters=~edited))
     application.add_handler(CommandHandler("help", handlers.help_command, filters=~edited))
     application.add_handler(CommandHandler("services", handlers.services_command, filters=~edited))
@@ -54,9 +58,14 @@ def add_handlers(application: HaliApplication) -> None:
     application.add_handler(CommandHandler(["language", "lugha"], handlers.language_command, filters=~edited))
     application.add_handler(CommandHandler("privacy", handlers.privacy_command, filters=~edited))
     application.add_handler(CommandHandler("forget", handlers.forget_command, filters=~edited))
+    application.add_handler(CommandHandler(["subscribe", "notify"], alerts.subscribe_command, filters=~edited))
+    application.add_handler(CommandHandler(["unsubscribe", "stop"], alerts.unsubscribe_command, filters=~edited))
+    application.add_handler(CommandHandler("alerts", alerts.alerts_command, filters=~edited))
+    application.add_handler(CommandHandler("quiet", alerts.quiet_command, filters=~edited))
     application.add_handler(MessageHandler(filters.COMMAND & ~edited, handlers.unknown_command))
     application.add_handler(MessageHandler(filters.TEXT & ~edited, handlers.text_message))
     application.add_handler(MessageHandler(~filters.TEXT & ~edited, handlers.other_message))
+    application.add_handler(CallbackQueryHandler(alerts.button, pattern=r"^[nxu]:"))
     application.add_handler(CallbackQueryHandler(handlers.button))
     application.add_error_handler(handlers.error_handler)
 
@@ -68,6 +77,8 @@ async def _post_init(application: HaliApplication) -> None:
         commands = [
             BotCommand("status", t._("Is a service working?")),
             BotCommand("services", t._("All services and their state")),
+            BotCommand("subscribe", t._("Get an alert when a service fails or is back")),
+            BotCommand("alerts", t._("Your alerts and quiet hours")),
             BotCommand("language", t._("English or Kiswahili")),
             BotCommand("privacy", t._("What Hali keeps about you")),
             BotCommand("forget", t._("Erase your data")),
@@ -76,6 +87,7 @@ async def _post_init(application: HaliApplication) -> None:
         await application.bot.set_my_commands(commands, language_code=None if lang == "en" else lang)
     me = application.bot.bot
     log.info("Hali is running as @%s", me.username)
+    await notifier.start(application)
 
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]

@@ -110,7 +110,8 @@ async def status_command(update: Update, context: HaliContext) -> None:
     """/status [service]: one card, or the overview of problems."""
     assert update.effective_message is not None
     lang = await _language(update, context)
-    _, reply = await context.hali.engine.status(" ".join(context.args or []), lang)
+    chat_id = update.effective_chat.id if update.effective_chat else None
+    _, reply = await context.hali.engine.status(" ".join(context.args or []), lang, chat_id=chat_id)
     await send(update.effective_message, reply)
 
 
@@ -126,8 +127,11 @@ async def privacy_command(update: Update, context: HaliContext) -> None:
     assert update.effective_message is not None and update.effective_chat is not None
     lang = await _language(update, context)
     data = await context.hali.store.user_data(update.effective_chat.id)
+    alerts = await context.hali.store.outbox.subscriber(update.effective_chat.id)
     reply = render.privacy(translator(lang), data.language if data else None,
-                           data.first_seen if data else None, data.last_seen if data else None)
+                           data.first_seen if data else None, data.last_seen if data else None,
+                           alerts=await context.hali.engine.subscriptions.alerts_names(alerts.services, lang)
+                           if alerts else (), quiet=alerts.quiet if alerts else None)
     await send(update.effective_message, reply)
 
 
@@ -162,7 +166,7 @@ async def text_message(update: Update, context: HaliContext) -> None:
     stored = await _remember(update, context)
     text = _without_mention(message.text, context)
     answer = await context.hali.engine.answer(
-        text, stored_language=stored, telegram_language=_telegram_language(update)
+        text, stored_language=stored, telegram_language=_telegram_language(update), chat_id=message.chat.id
     )
     log.info("answered intent=%s service=%s lang=%s", answer.intent.value, answer.service, answer.language)
     await send(message, answer.reply)
@@ -199,20 +203,22 @@ async def button(update: Update, context: HaliContext) -> None:
     lang = choose_language(stored=stored, detected=None, telegram_code=_telegram_language(update))
     action, _, arg = data.partition(":")
     engine = context.hali.engine
+    chat_id = query.message.chat.id if query.message is not None else None
     if action == "r":
-        reply = await engine.card(arg, lang)
+        reply = await engine.card(arg, lang, chat_id=chat_id)
         if reply is None:
             return await _expired(query, lang)
         return await _edit(query, reply, lang, note_unchanged=True)
     if action == "s":
-        reply = await engine.card(arg, lang)
+        reply = await engine.card(arg, lang, chat_id=chat_id)
         return await _edit(query, reply, lang) if reply else await _expired(query, lang)
     if action == "w":
         reply = await engine.workarounds(arg, lang)
         if reply is None:
             return await _expired(query, lang)
         await _send_new(query, reply)
-        return await query.answer()
+        await query.answer()
+        return None
     if action == "sv" and not arg:
         return await _edit(query, await engine.services_list(lang), lang)
     if action == "l" and arg in LANGUAGES and query.message is not None:
