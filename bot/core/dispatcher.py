@@ -252,6 +252,9 @@ class Dispatcher:
                     continue  # the lease was lost: someone else may own it now
                 await self.bucket.take()
                 await semaphore.acquire()
+                if self._stopping:  # stopped while waiting for a free slot
+                    semaphore.release()
+                    break
                 remaining.discard(row.id)
                 self._recent[row.chat_id] = self.monotonic()
                 task = asyncio.create_task(self._deliver(row, events.get(row.event_id), catalog, claimed_at))
