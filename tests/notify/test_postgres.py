@@ -8,7 +8,7 @@ from collections import Counter
 from bot.catalog.loader import load_catalog
 from bot.catalog.model import Text
 from bot.core.clock import system_clock
-from bot.core.dispatcher import DispatchSettings, Dispatcher
+from bot.core.dispatcher import Dispatcher, DispatchSettings
 from bot.core.notifications import ALL_SERVICES
 from bot.core.status import State
 from bot.render.notify import composer
