@@ -359,11 +359,13 @@ class Outbox:
                         not_before=self.clock() + timedelta(seconds=delay))
                 .execution_options(synchronize_session=False))
 
-    async def mark_sent(self, delivery_id: int) -> None:
-        """Telegram confirmed: committed at once, so a crash repeats at most the sends in flight."""
+    async def mark_sent(self, ids: Sequence[int]) -> None:
+        """Telegram confirmed these; one short transaction, so a crash repeats only unmarked sends."""
+        if not ids:
+            return
         async with self.sessions.begin() as session:
             await session.execute(
-                update(DeliveryRow).where(DeliveryRow.id == delivery_id)
+                update(DeliveryRow).where(DeliveryRow.id.in_(list(ids)))
                 .values(status=SENT, sent_at=self.clock(), claimed_by=None, claimed_until=None, error=None)
                 .execution_options(synchronize_session=False))
 

@@ -151,14 +151,14 @@ async def test_stopping_mid_batch_gives_the_unsent_rows_back_at_once(
 ) -> None:
     await subscribers(sqlite_store, range(1, 21))
     await outage(sqlite_store)
-    first = await make_dispatcher(sqlite_store, batch=20, inflight=1)
+    first = await make_dispatcher(sqlite_store, batch=20, inflight=1, mark_group=1)
     sent = 0
     original = first.outbox.mark_sent
 
-    async def mark_and_maybe_stop(delivery_id: int) -> None:
+    async def mark_and_maybe_stop(ids: list[int]) -> None:
         nonlocal sent
-        await original(delivery_id)
-        sent += 1
+        await original(ids)
+        sent += len(ids)
         if sent == 7:
             first.stop()
 
@@ -175,18 +175,18 @@ async def test_a_crash_between_send_and_mark_repeats_only_that_message(
 ) -> None:
     await subscribers(sqlite_store, range(1, 11))
     await outage(sqlite_store)
-    crashing = await make_dispatcher(sqlite_store, batch=10, inflight=1)
+    crashing = await make_dispatcher(sqlite_store, batch=10, inflight=1, mark_group=1)
     marks = 0
     original = crashing.outbox.mark_sent
 
-    async def crash_on_the_fifth(delivery_id: int) -> None:
+    async def crash_on_the_fifth(ids: list[int]) -> None:
         nonlocal marks
-        marks += 1
+        marks += len(ids)
         if marks == 5:
             # The process dies here: Telegram has the message, the store never hears of it.
             crashing.stop()
             raise ConnectionResetError("the process died")
-        await original(delivery_id)
+        await original(ids)
 
     crashing.outbox.mark_sent = crash_on_the_fifth  # type: ignore[method-assign]
     await crashing.run_once()

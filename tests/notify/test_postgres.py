@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 
+from sqlalchemy import insert
+
 from bot.catalog.loader import load_catalog
 from bot.catalog.model import Text
 from bot.core.clock import system_clock
@@ -12,12 +14,13 @@ from bot.core.dispatcher import Dispatcher, DispatchSettings
 from bot.core.notifications import ALL_SERVICES
 from bot.core.status import State
 from bot.render.notify import composer
+from bot.store.models import SubscriberRow, SubscriptionRow
 from bot.store.repo import Store
 from bot.telegram.sender import TelegramSender
 from tests.conftest import _reset
 from tests.fakes.botapi import TOKEN, FakeBotAPI
 
-SUBSCRIBERS = 400
+SUBSCRIBERS = 200
 
 
 async def test_two_dispatchers_on_postgres_never_send_a_row_twice(postgres_url: str, api: FakeBotAPI) -> None:
@@ -25,8 +28,11 @@ async def test_two_dispatchers_on_postgres_never_send_a_row_twice(postgres_url: 
     await setup.upgrade()
     await _reset(setup)
     await setup.load_catalog(load_catalog())
-    for chat in range(1, SUBSCRIBERS + 1):
-        await setup.outbox.subscribe(chat, ALL_SERVICES, "en")
+    async with setup.sessions.begin() as session:
+        await session.execute(insert(SubscriberRow), [
+            {"chat_id": c, "language": "en", "active": True} for c in range(1, SUBSCRIBERS + 1)])
+        await session.execute(insert(SubscriptionRow), [
+            {"chat_id": c, "service_id": ALL_SERVICES} for c in range(1, SUBSCRIBERS + 1)])
     await setup.open_incident("ecitizen", State.MAJOR_OUTAGE, Text("Down"), actor="cli")
 
     stores = [Store.from_url(postgres_url) for _ in range(2)]

@@ -72,7 +72,7 @@ async def test_claims_do_not_overlap_and_a_dead_dispatchers_rows_return_after_th
     assert len(first) == 3 and len(second) == 2
     assert not {r.id for r in first} & {r.id for r in second}
     assert await outbox.claim("c", 10, lease=60) == []
-    await outbox.mark_sent(first[0].id)
+    await outbox.mark_sent([first[0].id])
     clock.advance(seconds=61)  # "a" died without finishing
     again = await outbox.claim("c", 10, lease=60)
     assert {r.id for r in again} == {r.id for r in first[1:]} | {r.id for r in second}
@@ -88,7 +88,7 @@ async def test_quiet_hours_hold_a_delivery_until_the_window_ends(store: Store, c
     await store.open_incident("ntsa", State.MAJOR_OUTAGE, Text("Down"), actor="cli")
     [awake] = await outbox.claim("a", 10, lease=60)
     assert awake.chat_id == 2
-    await outbox.mark_sent(awake.id)
+    await outbox.mark_sent([awake.id])
     clock.now = datetime(2026, 11, 29, 2, 59, tzinfo=UTC)  # 05:59 EAT
     assert await outbox.claim("a", 10, lease=60) == []
     clock.now = datetime(2026, 11, 29, 3, 0, tzinfo=UTC)  # 06:00 EAT: the window is over
@@ -179,7 +179,7 @@ async def test_sent_rows_are_counted_per_event(store: Store) -> None:
     await store.outbox.subscribe(2, ALL_SERVICES, "en")
     await store.open_incident("sha", State.MAJOR_OUTAGE, Text("Down"), actor="cli")
     claimed = await store.outbox.claim("a", 10, lease=60)
-    await store.outbox.mark_sent(claimed[0].id)
+    await store.outbox.mark_sent([claimed[0].id])
     await store.outbox.mark_failed(claimed[1].id, 5, "Internal Server Error")
     [counts] = await store.outbox.counts()
     assert (counts.pending, counts.sent, counts.failed) == (0, 1, 1)
