@@ -130,8 +130,10 @@ async def dispatcher_main() -> None:
     base_rss = _rss_mb()
     task = asyncio.create_task(dispatcher.run())
     print("ready", flush=True)
-    while not (counts := await store.outbox.counts(limit=1)) or counts[0].pending > 0:
-        await asyncio.sleep(0.5)
+    while not await store.outbox.counts(limit=1):  # the event has not happened yet  # noqa: ASYNC110
+        await asyncio.sleep(0.2)
+    while await store.outbox.next_due() is not None:  # an indexed MIN(), cheap  # noqa: ASYNC110
+        await asyncio.sleep(1.0)
     dispatcher.stop()
     await task
     await sender.close()

@@ -190,7 +190,8 @@ class DeliveryRow(Base):
     __tablename__ = "deliveries"
     __table_args__ = (
         UniqueConstraint("event_id", "chat_id", name="uq_deliveries_event_chat"),
-        Index("ix_deliveries_due", "status", "not_before"),
+        # Claims read this index in order: due rows, oldest first, without sorting the queue.
+        Index("ix_deliveries_due", "status", "not_before", "id"),
         Index("ix_deliveries_chat", "chat_id"),
     )
 

@@ -314,7 +314,7 @@ class Outbox:
             select(DeliveryRow.id)
             .where(DeliveryRow.status == PENDING, DeliveryRow.not_before <= now,
                    or_(DeliveryRow.claimed_until.is_(None), DeliveryRow.claimed_until < now))
-            .order_by(DeliveryRow.id)
+            .order_by(DeliveryRow.not_before, DeliveryRow.id)
             .limit(limit)
         )
         if self.dialect == "postgresql":

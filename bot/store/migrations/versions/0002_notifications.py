@@ -78,7 +78,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
         batch_op.create_index('ix_deliveries_chat', ['chat_id'], unique=False)
-        batch_op.create_index('ix_deliveries_due', ['status', 'not_before'], unique=False)
+        batch_op.create_index('ix_deliveries_due', ['status', 'not_before', 'id'], unique=False)
 
     op.create_table('subscriptions',
     sa.Column('chat_id', sa.BigInteger(), autoincrement=False, nullable=False),
