@@ -27,6 +27,8 @@ class WatchStore(Protocol):
         decide: Callable[[WatchState | None, EffectiveStatus], Decision],
     ) -> list[int]: ...
 
+    async def purge(self, *, days: float = 30) -> int: ...
+
 
 class StatusWatcher:
     """Every `interval` seconds: take a fresh snapshot and apply the settle/coalesce/flap rule."""
@@ -54,9 +56,16 @@ class StatusWatcher:
         return created
 
     async def run(self) -> None:
-        """Tick until cancelled; an error is logged and the next tick tries again."""
+        """Tick until cancelled; an error is logged and the next tick tries again.
+
+        About once an hour it also purges deliveries older than 30 days (what /privacy promises).
+        """
+        ticks = 0
         while True:
             try:
+                if ticks % max(1, int(3600 / self.interval)) == 0:
+                    await self.store.purge(days=30)
+                ticks += 1
                 await self.tick()
             except asyncio.CancelledError:
                 raise

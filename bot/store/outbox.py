@@ -438,6 +438,18 @@ class Outbox:
         async with self.sessions.begin() as session:
             await session.execute(delete(DispatcherRow).where(DispatcherRow.id == worker))
 
+    async def purge(self, *, days: float = 30) -> int:
+        """Forget finished deliveries (and then events) older than `days`: /privacy promises 30."""
+        cutoff = self.clock() - timedelta(days=days)
+        old_events = select(NotificationEventRow.id).where(NotificationEventRow.created_at < cutoff)
+        async with self.sessions.begin() as session:
+            result = await session.execute(delete(DeliveryRow).where(
+                DeliveryRow.event_id.in_(old_events), DeliveryRow.status != PENDING))
+            still_queued = select(DeliveryRow.event_id).where(DeliveryRow.event_id.in_(old_events))
+            await session.execute(delete(NotificationEventRow).where(
+                NotificationEventRow.created_at < cutoff, NotificationEventRow.id.not_in(still_queued)))
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
     # --- the operator's view --------------------------------------------------------------------------
 
     async def counts(self, *, limit: int = 50) -> list[EventCounts]:

@@ -229,3 +229,24 @@ async def test_one_chat_gets_about_one_message_a_second(
     stamps = [r.timestamp for r in api.messages_to(1)]
     assert len(stamps) == 3
     assert len(fake_time.sleeps) >= 2
+
+
+async def test_with_grouped_marks_a_crash_repeats_at_most_one_group_and_the_sends_in_flight(
+    sqlite_store: Store, api: FakeBotAPI, make_dispatcher: MakeDispatcher, fake_time: FakeTime
+) -> None:
+    await subscribers(sqlite_store, range(1, 13))
+    await outage(sqlite_store)
+    crashing = await make_dispatcher(sqlite_store, batch=12, inflight=1, mark_group=4)
+
+    async def lose_the_commit(ids: list[int]) -> None:
+        crashing.stop()
+        raise ConnectionResetError("the process died before the commit")
+
+    crashing.outbox.mark_sent = lose_the_commit  # type: ignore[method-assign]
+    await crashing.run_once()
+    await fake_time.sleep(61)
+    await (await make_dispatcher(sqlite_store)).drain()
+    counts = Counter(sent_chats(api))
+    assert set(counts) == set(range(1, 13))
+    duplicates = sum(c - 1 for c in counts.values())
+    assert duplicates == 4, "one group of 4 confirmations was lost: inflight + mark_group - 1 = 4"

@@ -183,3 +183,16 @@ async def test_sent_rows_are_counted_per_event(store: Store) -> None:
     await store.outbox.mark_failed(claimed[1].id, 5, "Internal Server Error")
     [counts] = await store.outbox.counts()
     assert (counts.pending, counts.sent, counts.failed) == (0, 1, 1)
+
+
+async def test_finished_deliveries_are_purged_after_thirty_days(store: Store, clock: FrozenClock) -> None:
+    await store.outbox.subscribe(1, ALL_SERVICES, "en")
+    await store.outbox.subscribe(2, ALL_SERVICES, "en")
+    await store.open_incident("sha", State.MAJOR_OUTAGE, Text("Down"), actor="cli")
+    [first, _] = await store.outbox.claim("a", 10, lease=60)
+    await store.outbox.mark_sent([first.id])
+    clock.advance(days=29)
+    assert await store.outbox.purge(days=30) == 0
+    clock.advance(days=2)
+    assert await store.outbox.purge(days=30) == 1
+    assert [chat for _, chat, _, _ in await deliveries(store)] == [2], "a row still queued is kept"
