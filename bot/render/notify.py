@@ -44,6 +44,9 @@ def notification(t: Translator, service: Service, event: Event, now: datetime) -
                              clock=t.time(event.created_at)))
         else:
             lines.append(t.since(event.since or event.created_at, now))
+    elif event.kind is EventKind.RESOLVED:
+        lines.append(t._("✅ <b>{service}: one problem resolved</b>", service=name))
+        lines.append(t._("Another problem is still open. Status now: {state}", state=state))
     elif event.kind is EventKind.UPDATED:
         lines.append(f"{STATE_ICONS[event.state]} " + t._("<b>{service}: update</b>", service=name))
         lines.append(t._("Status: {state}", state=state))

@@ -152,6 +152,13 @@ async def record_incident_event(
 ) -> int:
     """The event for an operator's change to an incident; also tells the watcher it is covered."""
     new_state = State.OPERATIONAL if kind is EventKind.RESOLVED else State(state or row.status)
+    if kind is EventKind.RESOLVED:
+        # Another incident may still be open on the service: then it is not "working again".
+        others = (await session.scalars(select(IncidentRow.status).where(
+            IncidentRow.service_id == row.service_id, IncidentRow.resolved_at.is_(None),
+            IncidentRow.id != row.id))).all()
+        if others:
+            new_state = max((State(s) for s in others), key=lambda s: s.severity)
     event = Event(
         id=0, service_id=row.service_id, kind=kind, state=new_state, created_at=now,
         previous_state=State(row.status) if kind is EventKind.RESOLVED else None,

@@ -250,3 +250,20 @@ async def test_with_grouped_marks_a_crash_repeats_at_most_one_group_and_the_send
     assert set(counts) == set(range(1, 13))
     duplicates = sum(c - 1 for c in counts.values())
     assert duplicates == 4, "one group of 4 confirmations was lost: inflight + mark_group - 1 = 4"
+
+
+async def test_a_resolve_with_another_problem_open_says_so(
+    sqlite_store: Store, api: FakeBotAPI, make_dispatcher: MakeDispatcher
+) -> None:
+    await subscribers(sqlite_store, range(1, 2))
+    first = await outage(sqlite_store, "kra")
+    await sqlite_store.open_incident("kra", State.DEGRADED, Text("PIN checker slow"), actor="cli")
+    dispatcher = await make_dispatcher(sqlite_store)
+    await dispatcher.drain()
+    await sqlite_store.resolve_incident(first, actor="cli")
+    for _ in range(3):
+        await dispatcher.drain()
+        await dispatcher.sleep(1.0)
+    text = api.messages_to(1)[-1].plain_text or ""
+    assert "one problem resolved" in text and "Degraded performance" in text
+    assert "working again" not in text

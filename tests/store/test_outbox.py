@@ -196,3 +196,12 @@ async def test_finished_deliveries_are_purged_after_thirty_days(store: Store, cl
     clock.advance(days=2)
     assert await store.outbox.purge(days=30) == 1
     assert [chat for _, chat, _, _ in await deliveries(store)] == [2], "a row still queued is kept"
+
+
+async def test_resolving_one_of_two_incidents_does_not_say_the_service_is_back(store: Store) -> None:
+    await store.outbox.subscribe(1, "kra", "en")
+    first = await store.open_incident("kra", State.MAJOR_OUTAGE, Text("iTax down"), actor="cli")
+    await store.open_incident("kra", State.DEGRADED, Text("PIN checker slow"), actor="cli")
+    await store.resolve_incident(first, actor="cli")
+    latest = (await store.outbox.counts())[0]
+    assert (latest.kind, latest.state) == ("resolved", "degraded")
