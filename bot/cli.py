@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from bot import cli_operations, cli_reports
+from bot import cli_notify, cli_operations, cli_reports
 from bot.catalog.loader import CatalogError, load_catalog
 from bot.catalog.model import Text
 from bot.config import ConfigError, Settings
@@ -116,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     dsub = db.add_subparsers(dest="action", required=True, parser_class=_Parser)
     dsub.add_parser("upgrade")
 
+    cli_notify.add_parsers(sub)
+
     catalog = sub.add_parser("catalog", help="the service catalogue")
     csub = catalog.add_subparsers(dest="action", required=True, parser_class=_Parser)
     load = csub.add_parser("load")
@@ -134,7 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"hali: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     logging.basicConfig(
-        level=settings.log_level if args.command == "run" else max(logging.WARNING,
+        level=settings.log_level if args.command in ("run", "dispatch") else max(logging.WARNING,
                                                                     logging.getLevelName(settings.log_level)),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
@@ -146,6 +148,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.run import run_bot
 
         return run_bot(settings)
+    if args.command == "dispatch":
+        if settings.token is None:
+            print(NO_TOKEN, file=sys.stderr)
+            return EXIT_USAGE
+        return asyncio.run(cli_notify.dispatch(settings))
     if args.command == "catalog" and args.path is not None and not Path(args.path).is_file():
         print(f"hali: error: no catalogue file at {args.path}", file=sys.stderr)
         return EXIT_USAGE
@@ -181,6 +188,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             "services": lambda s, a: _services(s, a, settings),
             "incident": _incident,
             "reports": lambda s, a: cli_reports.run(s, a, settings, UsageError),
+            "outbox": cli_notify.outbox,
         }[args.command]
         return await handler(store, args)
     finally:

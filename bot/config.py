@@ -8,6 +8,7 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///hali.db"
@@ -53,6 +54,10 @@ class Settings:
                         f"HALI_OPERATOR_SCOPES: operator {user_id}: unknown service {service_id!r} "
                         f"(see `hali services`)"
                     )
+    broadcast_rate: float = 30.0
+    paid_broadcast: bool = False
+    broadcast_inflight: int | None = None
+    settle_seconds: float = 120.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -71,6 +76,7 @@ class Settings:
             report_daily_cap=int(_float(env, "HALI_REPORT_DAILY_CAP", 10, low=1, high=1000)),
             report_flow_timeout_minutes=_float(env, "HALI_REPORT_FLOW_TIMEOUT_MINUTES", 10, low=1, high=1440),
             check_concurrency=int(_float(env, "HALI_CHECK_CONCURRENCY", 20, low=1, high=200)),
+            **_broadcast(env),
         ).with_scopes(env.get("HALI_OPERATOR_SCOPES"))
 
     def with_scopes(self, value: str | None) -> Settings:
@@ -187,3 +193,36 @@ def _secret(value: str | None) -> str | None:
     if len(value.strip()) < 16:
         raise ConfigError("HALI_REPORT_KEY_SECRET must be at least 16 characters (or unset to generate one)")
     return value.strip()
+# Telegram's free bulk limit; beyond it, up to 1000/s, only with paid broadcasts (Telegram Stars).
+FREE_BROADCAST_RATE = 30.0
+PAID_BROADCAST_RATE = 1000.0
+
+
+class _Broadcast(TypedDict):
+    broadcast_rate: float
+    paid_broadcast: bool
+    broadcast_inflight: int | None
+    settle_seconds: float
+
+
+def _broadcast(env: Mapping[str, str]) -> _Broadcast:
+    """HALI_BROADCAST_RATE, HALI_PAID_BROADCAST, HALI_BROADCAST_INFLIGHT, HALI_SETTLE_SECONDS."""
+    raw_paid = (env.get("HALI_PAID_BROADCAST") or "").strip().lower()
+    if raw_paid not in ("", "0", "1", "true", "false", "yes", "no"):
+        raise ConfigError(f"HALI_PAID_BROADCAST must be 1 or 0, got {raw_paid!r}")
+    paid = raw_paid in ("1", "true", "yes")
+    ceiling = PAID_BROADCAST_RATE if paid else FREE_BROADCAST_RATE
+    rate = _float(env, "HALI_BROADCAST_RATE", ceiling, low=0.1, high=PAID_BROADCAST_RATE)
+    if rate > ceiling:
+        raise ConfigError(
+            f"HALI_BROADCAST_RATE above {FREE_BROADCAST_RATE:g} messages per second needs "
+            f"HALI_PAID_BROADCAST=1 (Telegram's paid broadcasts), got {rate:g}"
+        )
+    inflight = env.get("HALI_BROADCAST_INFLIGHT")
+    return {
+        "broadcast_rate": rate,
+        "paid_broadcast": paid,
+        "broadcast_inflight": int(_float(env, "HALI_BROADCAST_INFLIGHT", 1, low=1, high=1000))
+        if inflight and inflight.strip() else None,
+        "settle_seconds": _float(env, "HALI_SETTLE_SECONDS", 120.0, low=0.0, high=3600.0),
+    }

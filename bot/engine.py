@@ -16,7 +16,9 @@ from bot.core.clock import Clock, system_clock
 from bot.core.understanding import Intent, Symptom, Understander, Understanding
 from bot.i18n import Translator, choose_language, translator
 from bot.render import Reply
+from bot.render import notify as notify_texts
 from bot.render.checks import card_extra
+from bot.subscriptions import Subscriptions, SubscriptionStore
 
 # Long messages are answered from their beginning; nobody asks about a service in paragraph ten.
 MAX_TEXT = 1000
@@ -40,10 +42,25 @@ class Answer:
 
 
 class Engine:
-    def __init__(self, board: StatusBoard, *, clock: Clock = system_clock) -> None:
+    def __init__(
+        self, board: StatusBoard, *, clock: Clock = system_clock, outbox: SubscriptionStore | None = None
+    ) -> None:
         self.board = board
         self.clock = clock
         self._understander: tuple[Catalog, Understander] | None = None
+        self.outbox = outbox  # where subscriptions live; the Telegram wiring sets it to the store's
+
+    @property
+    def subscriptions(self) -> Subscriptions:
+        """Subscribing and unsubscribing; needs `outbox` (a chat to subscribe, i.e. Telegram)."""
+        if self.outbox is None:
+            raise RuntimeError("this engine has no subscription store")
+        return Subscriptions(self.board, self.outbox, self.understander)
+
+    async def _subscribed(self, chat_id: int | None, service_id: str | None) -> bool:
+        if chat_id is None or service_id is None or self.outbox is None:
+            return False
+        return await self.outbox.is_subscribed(chat_id, service_id)
 
     def understander(self, catalog: Catalog) -> Understander:
         # The catalogue object only changes when the services change, so this rebuilds rarely.
@@ -56,16 +73,24 @@ class Engine:
         return snapshot, self.understander(snapshot.catalog).understand(text[:MAX_TEXT])
 
     async def answer(
-        self, text: str, *, stored_language: str | None = None, telegram_language: str | None = None
+        self, text: str, *, stored_language: str | None = None, telegram_language: str | None = None,
+        chat_id: int | None = None,
     ) -> Answer:
-        """Answer one free-text message."""
+        """Answer one free-text message; with `chat_id`, subscription requests act on that chat."""
         snapshot, u = await self.understand(text)
         lang = choose_language(stored=stored_language, detected=u.language, telegram_code=telegram_language)
         t = translator(lang)
-        reply = self._reply(t, snapshot, u)
+        if u.intent in (Intent.SUBSCRIBE, Intent.UNSUBSCRIBE):
+            if chat_id is None or self.outbox is None:
+                service = snapshot.catalog.get(u.service) if u.service else None
+                reply = notify_texts.subscribe_elsewhere(t, service)
+            else:
+                reply = await self.subscriptions.understood(chat_id, u, lang)
+            return Answer(u.intent, u.service, lang, reply, u.symptom)
+        reply = self._reply(t, snapshot, u, subscribed=await self._subscribed(chat_id, u.service))
         return Answer(u.intent, u.service, lang, reply, u.symptom)
 
-    def _reply(self, t: Translator, snapshot: Snapshot, u: Understanding) -> Reply:
+    def _reply(self, t: Translator, snapshot: Snapshot, u: Understanding, *, subscribed: bool = False) -> Reply:
         now = self.clock()
         service = snapshot.catalog.get(u.service) if u.service else None
         if u.intent is Intent.GREETING:
@@ -81,7 +106,7 @@ class Engine:
         status = snapshot.status(service.id)
         if u.intent is Intent.WORKAROUND:
             return render.workarounds(t, service, status, now)
-        return _card(t, snapshot, service, now)
+        return _card(t, snapshot, service, now, subscribed=subscribed)
 
     def _clarify(self, t: Translator, snapshot: Snapshot, u: Understanding) -> Reply:
         catalog = snapshot.catalog
@@ -98,7 +123,7 @@ class Engine:
 
     # --- commands and buttons ------------------------------------------------------------------
 
-    async def status(self, arg: str, lang: str) -> tuple[str | None, Reply]:
+    async def status(self, arg: str, lang: str, *, chat_id: int | None = None) -> tuple[str | None, Reply]:
         """/status [service]: a card, a choice, or the overview of problems."""
         snapshot = await self.board.snapshot()
         t = translator(lang)
@@ -107,7 +132,8 @@ class Engine:
         understander = self.understander(snapshot.catalog)
         service_id, candidates = understander.match_service(arg[:MAX_TEXT])
         if service_id is not None:
-            return service_id, _card(t, snapshot, snapshot.catalog[service_id], self.clock())
+            return service_id, _card(t, snapshot, snapshot.catalog[service_id], self.clock(),
+                                     subscribed=await self._subscribed(chat_id, service_id))
         u = understander.understand(arg[:MAX_TEXT])
         if u.ambiguous is not None:
             return None, render.which_one(t, u.ambiguous, _services(snapshot.catalog, u.ambiguous.services))
@@ -115,12 +141,13 @@ class Engine:
             return None, render.did_you_mean(t, _services(snapshot.catalog, candidates))
         return None, render.which_service(t, snapshot)
 
-    async def card(self, service_id: str, lang: str) -> Reply | None:
+    async def card(self, service_id: str, lang: str, *, chat_id: int | None = None) -> Reply | None:
         snapshot = await self.board.snapshot()
         service = snapshot.catalog.get(service_id)
         if service is None:
             return None
-        return _card(translator(lang), snapshot, service, self.clock())
+        return _card(translator(lang), snapshot, service, self.clock(),
+                     subscribed=await self._subscribed(chat_id, service_id))
 
     async def workarounds(self, service_id: str, lang: str) -> Reply | None:
         snapshot = await self.board.snapshot()
@@ -134,10 +161,10 @@ class Engine:
         return render.services_list(translator(lang), snapshot, self.clock())
 
 
-def _card(t: Translator, snapshot: Snapshot, service: Service, now: datetime) -> Reply:
+def _card(t: Translator, snapshot: Snapshot, service: Service, now: datetime, *, subscribed: bool = False) -> Reply:
     """The status card, with the dependency, maintenance and check lines the snapshot knows."""
     extra = card_extra(t, snapshot, service.id, now)
-    return render.status_card(t, service, snapshot.status(service.id), now, extra)
+    return render.status_card(t, service, snapshot.status(service.id), now, extra, subscribed=subscribed)
 
 
 def _services(catalog: Catalog, ids: tuple[str, ...] | list[str]) -> list[Service]:

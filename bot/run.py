@@ -16,6 +16,7 @@ from bot.runner import CheckRunner
 from bot.sources import make_board
 from bot.store.repo import Store
 from bot.store.reports import CrowdSignals, report_store
+from bot.telegram import notifier
 from bot.telegram.app import build_application
 from bot.telegram.context import Hali, HaliApplication
 from bot.telegram.reports import stop_retention
@@ -60,6 +61,7 @@ def run_bot(settings: Settings) -> int:
         log.info("automatic checks started (one runner per deployment, elected by a lease)")
 
     async def _close(app: HaliApplication) -> None:
+        await notifier.stop(app)
         await stop_retention(app)
         for runner in runner_slot:
             await runner.stop()

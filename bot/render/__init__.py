@@ -126,11 +126,22 @@ def service_name(t: Translator, service: Service) -> str:
 
 
 def status_card(
-    t: Translator, service: Service, status: EffectiveStatus, now: datetime, extra: Sequence[str] = ()
+    t: Translator,
+    service: Service,
+    status: EffectiveStatus,
+    now: datetime,
+    extra: Sequence[str] = (),
+    *,
+    subscribed: bool = False,
 ) -> Reply:
     """The answer to "is X down?": state, since when, from where, what is known, what to do.
 
-    `extra` lines (dependencies, maintenance, the last check and uptime) come before what to do."""
+    `extra` lines (dependencies, maintenance, the last check and uptime) come before what to do.
+    `subscribed` says whether this chat gets alerts for the service; the card's notify button
+    shows that state ("Notify me" / "Stop notifications") and flips it.
+    """
+    from bot.render.notify import notify_button
+
     name = service_name(t, service)
     lines = [f"{state_icon(status)} <b>{name}</b>: {e(state_name(t, status))}"]
     if status.source is None:
@@ -162,7 +173,10 @@ def status_card(
     lines.extend(_workaround_lines(t, service, status))
     lines.append("")
     lines.append(t._("<i>Checked at {clock} EAT</i>", clock=t.time(now)))
-    buttons = ((Button(t._("🔄 Refresh"), data=f"r:{service.id}"), report_button(t, service.id)),)
+    buttons = (
+        (Button(t._("🔄 Refresh"), data=f"r:{service.id}"), notify_button(t, service.id, subscribed)),
+        (report_button(t, service.id),),
+    )
     return Reply(fit("\n".join(lines)), buttons)
 
 
@@ -297,8 +311,8 @@ def welcome(t: Translator, first_name: str | None) -> Reply:
         "",
         t._("Just ask, in English or Kiswahili: “is eCitizen down?”, “KRA inafanya kazi?”."),
         "",
-        t._("<i>Privacy: Hali keeps only your chat id, your language choice and when you last wrote, "
-            "to answer you in your language. See /privacy; erase it with /forget.</i>"),
+        t._("<i>Privacy: Hali keeps only your chat id, your language choice, when you last wrote and "
+            "the alerts you ask for. See /privacy; erase it with /forget.</i>"),
         "",
         help_commands(t),
     ]
@@ -310,6 +324,8 @@ def help_commands(t: Translator) -> str:
         t._("<b>Commands</b>"),
         t._("/status [service]: is it working? Without a name: every known problem"),
         t._("/services: all services and their state"),
+        t._("/subscribe [service]: an alert when it goes down, has news, or is back"),
+        t._("/alerts: your alerts; /quiet 22-6: quiet hours"),
         t._("/language: English or Kiswahili"),
         t._("/report [service]: report a problem with a service"),
         t._("/privacy: what Hali keeps about you"),
@@ -348,7 +364,8 @@ def language_set(t: Translator) -> Reply:
 
 
 def privacy(t: Translator, stored_language: str | None, first_seen: datetime | None,
-            last_seen: datetime | None, *, extra: Sequence[str] = ()) -> Reply:
+            last_seen: datetime | None, *, extra: Sequence[str] = (), alerts: Sequence[str] = (),
+            quiet: tuple[int, int] | None = None) -> Reply:
     if stored_language == "en":
         language = t._("English")
     elif stored_language == "sw":
@@ -365,6 +382,9 @@ def privacy(t: Translator, stored_language: str | None, first_seen: datetime | N
                          first=t.date_time(first_seen), last=t.date_time(last_seen)))
     else:
         lines.append(t._("• when you first and last wrote"))
+    from bot.render.notify import privacy_lines
+
+    lines += privacy_lines(t, alerts, quiet)
     lines += extra
     lines += [
         "",
@@ -378,8 +398,8 @@ def privacy(t: Translator, stored_language: str | None, first_seen: datetime | N
 
 def forget_confirm(t: Translator) -> Reply:
     return Reply(
-        t._("Erase everything Hali keeps about this chat (chat id, language choice, dates, reports)? "
-            "This cannot be undone."),
+        t._("Erase everything Hali keeps about this chat (chat id, language choice, dates, reports, alerts "
+            "and quiet hours)? This cannot be undone."),
         ((Button(t._("Yes, erase it"), data="f:yes"), Button(t._("Cancel"), data="f:no")),),
     )
 

@@ -5,7 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -249,3 +262,105 @@ class MaintenanceRow(Base):
     created_by: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+# --- notifications: subscriptions and the outbox -------------------------------------------------
+
+
+class SubscriberRow(Base):
+    """A chat that asked for notifications: the language it used then, optional quiet hours (EAT).
+
+    `active` turns false when Telegram says the chat is gone (blocked the bot, chat not found); its
+    subscriptions are deleted then, so only the chat id and that flag remain until /forget.
+    """
+
+    __tablename__ = "subscribers"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    language: Mapped[str | None] = mapped_column(String(8), default=None)
+    quiet_start: Mapped[int | None] = mapped_column(SmallInteger, default=None)  # hour 0-23, EAT
+    quiet_end: Mapped[int | None] = mapped_column(SmallInteger, default=None)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SubscriptionRow(Base):
+    """One chat following one service; service_id "*" follows every service."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (Index("ix_subscriptions_service_chat", "service_id", "chat_id"),)
+
+    chat_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.chat_id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    service_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class NotificationEventRow(Base):
+    """Something subscribers of a service are told once: an operator's incident change or a status change.
+
+    `payload` keeps the texts as they were at the time, so a delivery sent later still says what was
+    true when the event happened.
+    """
+
+    __tablename__ = "notification_events"
+    __table_args__ = (Index("ix_notification_events_service_created", "service_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    service_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(32))
+    previous_state: Mapped[str | None] = mapped_column(String(32), default=None)
+    incident_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    since: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class DeliveryRow(Base):
+    """The outbox: one row per (event, chat), claimed by a dispatcher under a lease and marked once sent."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("event_id", "chat_id", name="uq_deliveries_event_chat"),
+        # Claims read this index in order: due rows, oldest first, without sorting the queue.
+        Index("ix_deliveries_due", "status", "not_before", "id"),
+        Index("ix_deliveries_chat", "chat_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("notification_events.id", ondelete="CASCADE"))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending sent failed deactivated
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    error: Mapped[str | None] = mapped_column(String(200), default=None)
+
+
+class WatchStateRow(Base):
+    """What subscribers of a service were last told, and a change still settling; survives restarts."""
+
+    __tablename__ = "watch_state"
+
+    service_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    told_state: Mapped[str] = mapped_column(String(32))
+    told_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    pending_state: Mapped[str | None] = mapped_column(String(32), default=None)
+    window_start: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    last_change: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    changes: Mapped[int] = mapped_column(Integer, default=0)
+    unstable: Mapped[bool] = mapped_column(Boolean, default=False)
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class DispatcherRow(Base):
+    """A running dispatcher's heartbeat: live dispatchers share HALI_BROADCAST_RATE between them."""
+
+    __tablename__ = "dispatchers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -20,6 +20,7 @@ from bot.core.status import Incident, IncidentUpdate, State
 from bot.store import maintenance
 from bot.store.db import make_engine, make_sessionmaker, upgrade_schema
 from bot.store.models import AuditRow, IncidentRow, IncidentUpdateRow, ServiceRow, UserRow
+from bot.store.outbox import EventKind, Outbox, forget_chat, record_incident_event
 
 
 class NotFound(LookupError):
@@ -150,6 +151,7 @@ class Store:
             await session.flush()
             session.add(self._audit(actor, "incident.open", f"incident:{row.id}", None,
                                     _incident_dict(row)))
+            await record_incident_event(session, row, EventKind.OPENED, now, message=message)
             return row.id
 
     async def update_incident(
@@ -170,6 +172,8 @@ class Store:
             ))
             session.add(self._audit(actor, "incident.update", f"incident:{incident_id}", before,
                                     _incident_dict(row)))
+            await record_incident_event(session, row, EventKind.UPDATED, self.clock(), message=message,
+                                        state=state)
 
     async def resolve_incident(
         self, incident_id: int, *, actor: str, message: Text | None = None
@@ -187,6 +191,7 @@ class Store:
             ))
             session.add(self._audit(actor, "incident.resolve", f"incident:{incident_id}", before,
                                     _incident_dict(row)))
+            await record_incident_event(session, row, EventKind.RESOLVED, now, message=message)
 
     async def incident(self, incident_id: int) -> Incident:
         async with self.sessions() as session:
@@ -252,8 +257,14 @@ class Store:
         async with self.sessions.begin() as session:
             for erase in self.erasers:
                 await erase(session, chat_id)
+            notifications = await forget_chat(session, chat_id)
             result = await session.execute(delete(UserRow).where(UserRow.chat_id == chat_id))
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+            return bool(result.rowcount) or notifications  # type: ignore[attr-defined]
+
+    @property
+    def outbox(self) -> Outbox:
+        """Subscriptions and the notification outbox on this store's database."""
+        return Outbox.of(self)
 
     async def count_users(self) -> int:
         async with self.sessions() as session:

@@ -17,7 +17,7 @@ from telegram.ext import (
 
 from bot.core.understanding import Intent
 from bot.i18n import translator
-from bot.telegram import handlers, operators, reports
+from bot.telegram import alerts, handlers, notifier, operators, reports
 from bot.telegram.context import Hali, HaliApplication, HaliContext
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,8 @@ def build_application(hali: Hali, *, concurrent_updates: int = 32, **builder_opt
     for name, value in builder_options.items():
         builder = getattr(builder, name)(value)
     application: HaliApplication = builder.build()
+    if hali.engine.outbox is None:
+        hali.engine.outbox = hali.store.outbox
     application.bot_data["hali"] = hali
     hali.store.erasers.append(hali.report_store.erase_chat)
     add_handlers(application)
@@ -55,6 +57,8 @@ def add_handlers(application: HaliApplication) -> None:
     application.add_handler(MessageHandler(edited, handlers.edited_message))
     application.add_handler(CommandHandler("start", reports.start_report,
                                            filters=filters.Regex(r"^/start(@\w+)? report(-[a-z0-9-]+)?\s*$") & ~edited))
+    deep_link = filters.Regex(alerts.DEEP_LINK)
+    application.add_handler(CommandHandler("start", alerts.start_link, filters=~edited & deep_link))
     application.add_handler(CommandHandler("start", handlers.start, filters=~edited))
     application.add_handler(CommandHandler("help", handlers.help_command, filters=~edited))
     application.add_handler(CommandHandler("services", handlers.services_command, filters=~edited))
@@ -63,10 +67,15 @@ def add_handlers(application: HaliApplication) -> None:
     application.add_handler(CommandHandler("privacy", handlers.privacy_command, filters=~edited))
     application.add_handler(CommandHandler("forget", handlers.forget_command, filters=~edited))
     application.add_handler(CommandHandler("report", reports.report_command, filters=~edited))
+    application.add_handler(CommandHandler(["subscribe", "notify"], alerts.subscribe_command, filters=~edited))
+    application.add_handler(CommandHandler(["unsubscribe", "stop"], alerts.unsubscribe_command, filters=~edited))
+    application.add_handler(CommandHandler("alerts", alerts.alerts_command, filters=~edited))
+    application.add_handler(CommandHandler("quiet", alerts.quiet_command, filters=~edited))
     application.add_handler(MessageHandler(filters.COMMAND & ~edited, handlers.unknown_command))
     application.add_handler(MessageHandler(filters.TEXT & ~edited, handlers.text_message))
     application.add_handler(MessageHandler(~filters.TEXT & ~edited, handlers.other_message))
     application.add_handler(CallbackQueryHandler(reports.flow_button, pattern=r"^r[pf]:"))
+    application.add_handler(CallbackQueryHandler(alerts.button, pattern=r"^[nxu]:"))
     application.add_handler(CallbackQueryHandler(handlers.button))
     application.add_error_handler(handlers.error_handler)
     operators.add_operator_handlers(application)  # group -2: only HALI_ADMIN_IDS reach them
@@ -80,6 +89,8 @@ async def _post_init(application: HaliApplication) -> None:
             BotCommand("status", t._("Is a service working?")),
             BotCommand("services", t._("All services and their state")),
             BotCommand("report", t._("Report a problem with a service")),
+            BotCommand("subscribe", t._("Get an alert when a service fails or is back")),
+            BotCommand("alerts", t._("Your alerts and quiet hours")),
             BotCommand("language", t._("English or Kiswahili")),
             BotCommand("privacy", t._("What Hali keeps about you")),
             BotCommand("forget", t._("Erase your data")),
@@ -89,6 +100,7 @@ async def _post_init(application: HaliApplication) -> None:
     me = application.bot.bot
     log.info("Hali is running as @%s", me.username)
     reports.start_retention(application)
+    await notifier.start(application)
 
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]

@@ -117,7 +117,8 @@ async def status_command(update: Update, context: HaliContext) -> None:
     """/status [service]: one card, or the overview of problems."""
     assert update.effective_message is not None
     lang = await _language(update, context)
-    _, reply = await context.hali.engine.status(" ".join(context.args or []), lang)
+    chat_id = update.effective_chat.id if update.effective_chat else None
+    _, reply = await context.hali.engine.status(" ".join(context.args or []), lang, chat_id=chat_id)
     await send(update.effective_message, reply)
 
 
@@ -136,8 +137,11 @@ async def privacy_command(update: Update, context: HaliContext) -> None:
     reports = context.hali.report_store
     extra = render_reports.privacy_lines(translator(lang), reports.policy.retention.days,
                                          await reports.count_for_chat(update.effective_chat.id))
+    alerts = await context.hali.store.outbox.subscriber(update.effective_chat.id)
     reply = render.privacy(translator(lang), data.language if data else None,
-                           data.first_seen if data else None, data.last_seen if data else None, extra=extra)
+                           data.first_seen if data else None, data.last_seen if data else None, extra=extra,
+                           alerts=await context.hali.engine.subscriptions.alerts_names(alerts.services, lang)
+                           if alerts else (), quiet=alerts.quiet if alerts else None)
     await send(update.effective_message, reply)
 
 
@@ -172,7 +176,7 @@ async def text_message(update: Update, context: HaliContext) -> None:
     stored = await _remember(update, context)
     text = _without_mention(message.text, context)
     answer = await context.hali.engine.answer(
-        text, stored_language=stored, telegram_language=_telegram_language(update)
+        text, stored_language=stored, telegram_language=_telegram_language(update), chat_id=message.chat.id
     )
     route: IntentRoute | None = context.bot_data.get(INTENT_ROUTES, {}).get(answer.intent)
     if route is not None and await route(update, context, answer):
@@ -213,13 +217,14 @@ async def button(update: Update, context: HaliContext) -> None:
     lang = choose_language(stored=stored, detected=None, telegram_code=_telegram_language(update))
     action, _, arg = data.partition(":")
     engine = context.hali.engine
+    chat_id = query.message.chat.id if query.message is not None else None
     if action == "r":
-        reply = await engine.card(arg, lang)
+        reply = await engine.card(arg, lang, chat_id=chat_id)
         if reply is None:
             return await _expired(query, lang)
         return await _edit(query, reply, lang, note_unchanged=True)
     if action == "s":
-        reply = await engine.card(arg, lang)
+        reply = await engine.card(arg, lang, chat_id=chat_id)
         return await _edit(query, reply, lang) if reply else await _expired(query, lang)
     if action == "w":
         reply = await engine.workarounds(arg, lang)
@@ -227,7 +232,7 @@ async def button(update: Update, context: HaliContext) -> None:
             return await _expired(query, lang)
         await _send_new(query, reply)
         await query.answer()
-        return
+        return None
     if action == "sv" and not arg:
         return await _edit(query, await engine.services_list(lang), lang)
     if action == "l" and arg in LANGUAGES and query.message is not None:

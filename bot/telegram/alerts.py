@@ -1,0 +1,125 @@
+"""Handlers for alerts: /subscribe, /unsubscribe, /alerts, /quiet, deep links and the 🔔/🔕/❌ buttons.
+
+Thin like the others: parse, call `bot.subscriptions`, send. Callback data: "n:<service>" subscribe
+("n:*" every service), "x:<service>" stop (both from a status card), "u:<service>" remove from /alerts.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import CallbackQuery, Message, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+
+from bot.core.notifications import ALL_SERVICES
+from bot.i18n import translator
+from bot.render import Reply
+from bot.render import notify as texts
+from bot.subscriptions import DEEP_LINK_PREFIX
+from bot.telegram.context import HaliContext
+from bot.telegram.handlers import NO_PREVIEW, _edit, _expired, _language, keyboard, send
+
+log = logging.getLogger(__name__)
+
+DEEP_LINK = rf"^/start(@\w+)? {DEEP_LINK_PREFIX}"
+
+
+def _chat_id(update: Update) -> int:
+    assert update.effective_chat is not None
+    return update.effective_chat.id
+
+
+async def start_link(update: Update, context: HaliContext) -> None:
+    """/start sub-<service>: the link an agency prints on its page."""
+    assert update.effective_message is not None
+    lang = await _language(update, context)
+    payload = (context.args or [""])[0]
+    reply = await context.hali.engine.subscriptions.deep_link(_chat_id(update), payload, lang)
+    if reply is not None:
+        log.info("subscription deep link used")
+        await send(update.effective_message, reply)
+
+
+async def subscribe_command(update: Update, context: HaliContext) -> None:
+    """/subscribe [service|all]."""
+    assert update.effective_message is not None
+    lang = await _language(update, context)
+    reply = await context.hali.engine.subscriptions.subscribe(_chat_id(update), " ".join(context.args or []), lang)
+    await send(update.effective_message, reply)
+
+
+async def unsubscribe_command(update: Update, context: HaliContext) -> None:
+    """/unsubscribe [service|all]; without one, the list to remove from."""
+    assert update.effective_message is not None
+    lang = await _language(update, context)
+    reply = await context.hali.engine.subscriptions.unsubscribe(
+        _chat_id(update), " ".join(context.args or []), lang)
+    await send(update.effective_message, reply)
+
+
+async def alerts_command(update: Update, context: HaliContext) -> None:
+    """/alerts: what this chat follows, with a remove button each."""
+    assert update.effective_message is not None
+    lang = await _language(update, context)
+    await send(update.effective_message, await context.hali.engine.subscriptions.alerts(_chat_id(update), lang))
+
+
+async def quiet_command(update: Update, context: HaliContext) -> None:
+    """/quiet 22-6 or /quiet off."""
+    assert update.effective_message is not None
+    lang = await _language(update, context)
+    reply = await context.hali.engine.subscriptions.quiet(_chat_id(update), " ".join(context.args or []), lang)
+    await send(update.effective_message, reply)
+
+
+async def button(update: Update, context: HaliContext) -> None:
+    """🔔 Notify me / 🔕 Stop on a card, ❌ Remove in /alerts, a service picked to subscribe to."""
+    query = update.callback_query
+    assert query is not None
+    lang = await _language(update, context)
+    action, _, arg = (query.data or "").partition(":")
+    message = query.message
+    if not isinstance(message, Message) or not arg:
+        return await _expired(query, lang)
+    chat_id = message.chat.id
+    engine = context.hali.engine
+    subscriptions = engine.subscriptions
+    if action == "u":
+        reply = await subscriptions.remove_from_list(chat_id, arg, lang)
+        return await _edit(query, reply, lang)
+    if action == "n" and (arg == ALL_SERVICES or _looks_like_choice(message)):
+        return await _edit(query, await subscriptions.subscribe_id(chat_id, arg, lang), lang)
+    if action in ("n", "x"):
+        state = await subscriptions.toggle(chat_id, arg, lang, on=action == "n")
+        card = await engine.card(arg, lang, chat_id=chat_id) if state is not None else None
+        if card is None or state is None:
+            return await _expired(query, lang)
+        await _edit_quietly(query, card)
+        await query.answer(texts.subscribed_toast(translator(lang), state))
+        return None
+    return await _expired(query, lang)
+
+
+def _looks_like_choice(message: Message) -> bool:
+    """A "which service?" prompt (buttons are services) rather than a status card (has 🔄 Refresh)."""
+    markup = message.reply_markup
+    if markup is None:
+        return True
+    return not any(str(b.callback_data or "").startswith("r:") for row in markup.inline_keyboard for b in row)
+
+
+async def _edit_quietly(query: CallbackQuery, card: Reply) -> None:
+    """Edit the card so its button shows the new state; an identical card is left alone."""
+    message = query.message
+    if not isinstance(message, Message):
+        return
+    markup = keyboard(card)
+    if message.text == card.plain and message.reply_markup == markup:
+        return
+    try:
+        await message.edit_text(card.html, parse_mode=ParseMode.HTML, reply_markup=markup,
+                                link_preview_options=NO_PREVIEW)
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():
+            raise
