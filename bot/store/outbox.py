@@ -18,7 +18,7 @@ Design
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,6 +41,10 @@ from bot.store.models import (
 )
 
 PENDING, SENT, FAILED, DEACTIVATED = "pending", "sent", "failed", "deactivated"
+
+ReturnHook = Callable[[AsyncSession, str, datetime, int], Awaitable[None]]
+"""Called inside the outbox's transaction when a service returns to operational:
+(session, service_id, returned_at, id of the subscribers' "it's back" event). Report follow-ups use it."""
 _WATCH_LOCK_KEY = 0x4A412  # PostgreSQL advisory lock: one watcher tick at a time across processes
 
 
@@ -148,9 +152,12 @@ async def _hold_for_quiet_hours(session: AsyncSession, event_id: int, now: datet
 
 async def record_incident_event(
     session: AsyncSession, row: IncidentRow, kind: EventKind, now: datetime, *,
-    message: Text | None = None, state: State | None = None,
+    message: Text | None = None, state: State | None = None, on_return: Sequence[ReturnHook] = (),
 ) -> int:
-    """The event for an operator's change to an incident; also tells the watcher it is covered."""
+    """The event for an operator's change to an incident; also tells the watcher it is covered.
+
+    A resolve that leaves the service operational runs the `on_return` hooks in the same transaction.
+    """
     new_state = State.OPERATIONAL if kind is EventKind.RESOLVED else State(state or row.status)
     if kind is EventKind.RESOLVED:
         # Another incident may still be open on the service: then it is not "working again".
@@ -179,7 +186,36 @@ async def record_incident_event(
         watch.told_state, watch.told_at = new_state.value, now
         watch.pending_state = watch.window_start = watch.last_change = None
         watch.changes, watch.unstable = 0, False
+    if kind is EventKind.RESOLVED and new_state is State.OPERATIONAL:
+        for hook in on_return:
+            await hook(session, row.service_id, now, event_id)
     return event_id
+
+
+async def record_direct_event(
+    session: AsyncSession, event: Event, chat_id: int, language: str, *, replaces: int | None = None
+) -> int:
+    """An event for ONE chat (a report follow-up), queued through the same outbox and quiet hours.
+
+    `replaces`: an event whose pending delivery to this chat this one supersedes (the subscribers'
+    "it's back" for the same return), so the chat hears the news once.
+    """
+    row = NotificationEventRow(
+        service_id=event.service_id, kind=event.kind.value, state=event.state.value,
+        previous_state=event.previous_state.value if event.previous_state else None,
+        incident_id=event.incident_id, since=event.since, created_at=event.created_at,
+        payload=_payload(event),
+    )
+    session.add(row)
+    await session.flush()
+    if replaces is not None:
+        await session.execute(delete(DeliveryRow).where(
+            DeliveryRow.event_id == replaces, DeliveryRow.chat_id == chat_id, DeliveryRow.status == PENDING))
+    session.add(DeliveryRow(event_id=row.id, chat_id=chat_id, language=language, status=PENDING,
+                            not_before=event.created_at, attempts=0))
+    await session.flush()
+    await _hold_for_quiet_hours(session, row.id, event.created_at)
+    return row.id
 
 
 def _text_json(value: Text | None) -> dict[str, str | None] | None:
@@ -192,6 +228,7 @@ def _payload(event: Event) -> dict[str, Any]:
         "title": _text_json(event.title),
         "message": _text_json(event.message),
         "workaround": _text_json(event.workaround),
+        "rendered": dict(event.rendered) if event.rendered else None,
     }
 
 
@@ -211,21 +248,31 @@ def _event(row: NotificationEventRow) -> Event:
         since=row.since, source=Source[source.upper()] if source else None,
         incident_id=row.incident_id, title=_text_from(payload.get("title")),
         message=_text_from(payload.get("message")), workaround=_text_from(payload.get("workaround")),
+        rendered=_rendered_from(payload.get("rendered")),
     )
+
+
+def _rendered_from(value: Any) -> dict[str, str] | None:
+    if not isinstance(value, dict) or not value:
+        return None
+    return {str(k): str(v) for k, v in value.items()}
 
 
 class Outbox:
     """Subscriptions and the outbox on the store's database."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Callable[[], datetime], dialect: str) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Callable[[], datetime], dialect: str,
+                 *, on_return: Sequence[ReturnHook] = ()) -> None:
         self.sessions = sessions
         self.clock = clock
         self.dialect = dialect
+        self.on_return = on_return
 
     @classmethod
     def of(cls, store: Any) -> Outbox:
-        """The outbox of a `bot.store.repo.Store`."""
-        return cls(store.sessions, store.clock, store.engine.dialect.name)
+        """The outbox of a `bot.store.repo.Store` (with the store's return-to-operational hooks)."""
+        return cls(store.sessions, store.clock, store.engine.dialect.name,
+                   on_return=tuple(getattr(store, "on_return", ())))
 
     # --- subscriptions ----------------------------------------------------------------------------
 
@@ -510,7 +557,12 @@ class Outbox:
                         session.add(row)
                     _write_watch(row, decision.state, now)
                 if decision.event is not None:
-                    created.append(await record_event(session, decision.event))
+                    event_id = await record_event(session, decision.event)
+                    created.append(event_id)
+                    event = decision.event
+                    if event.kind is EventKind.CHANGED and event.state is State.OPERATIONAL:
+                        for hook in self.on_return:
+                            await hook(session, event.service_id, now, event_id)
         return created
 
 
@@ -539,5 +591,6 @@ async def forget_chat(session: AsyncSession, chat_id: int) -> bool:
 
 __all__ = [
     "DEACTIVATED", "FAILED", "PENDING", "SENT", "Claimed", "EventCounts", "EventKind", "Outbox",
-    "SubscriberData", "forget_chat", "record_event", "record_incident_event",
+    "ReturnHook", "SubscriberData", "forget_chat", "record_direct_event", "record_event",
+    "record_incident_event",
 ]

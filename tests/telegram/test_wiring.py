@@ -1,0 +1,91 @@
+"""Features meeting each other: report follow-ups through the outbox, dependency news, operators' commands."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.catalog.model import Text
+from bot.core.notifications import Decision, Event, EventKind, WatchState
+from bot.core.status import EffectiveStatus, State
+from bot.store.models import DeliveryRow, ReportRow
+from tests.telegram.conftest import Harness
+from tests.telegram.test_alerts import deliver
+from tests.telegram.test_reports import walk
+
+ALICE = 3001
+JUMA = 3002
+OTHER = 3003
+
+
+async def reported_chat_ids(hali: Harness) -> list[int | None]:
+    async with hali.store.sessions() as session:
+        return list((await session.scalars(select(ReportRow.chat_id).order_by(ReportRow.id))).all())
+
+
+async def report(hali: Harness, chat_id: int, service: str, *, swahili: bool = False) -> None:
+    """A citizen reports `service` through the flow and asks to be told when it works again."""
+    kwargs = {"language_code": "sw"} if swahili else {}
+    symptom = await hali.command(chat_id, "report", service, **kwargs)
+    answer = await walk(hali, chat_id, symptom, "polepole" if swahili else "Very slow", None,
+                        "Ndiyo" if swahili else "Yes, tell me", **kwargs)
+    assert "R-" in (answer.plain_text or "")
+
+
+async def test_an_operator_resolve_sends_one_follow_up_in_the_reporters_language(hali: Harness) -> None:
+    incident = await hali.store.open_incident("kra", State.MAJOR_OUTAGE, Text("iTax is down"), actor="cli")
+    await report(hali, JUMA, "kra", swahili=True)
+    await hali.command(JUMA, "subscribe", "kra", language_code="sw")  # also a subscriber
+    await hali.command(OTHER, "subscribe", "kra")
+    assert await reported_chat_ids(hali) == [JUMA]
+    before = len(hali.api.messages_to(JUMA))
+
+    await hali.store.resolve_incident(incident, actor="cli", message=Text("Fixed"))
+    await deliver(hali)
+
+    received = hali.api.messages_to(JUMA)[before:]
+    assert len(received) == 1, [r.plain_text for r in received]
+    text = received[0].plain_text or ""
+    assert "KRA iTax inafanya kazi tena" in text
+    assert "R-" in text, "the follow-up names the report"
+    assert "KRA iTax is working again" in (hali.api.messages_to(OTHER)[-1].plain_text or "")
+    assert await reported_chat_ids(hali) == [None], "the chat id is dropped once the message is queued"
+
+    await deliver(hali)
+    assert len(hali.api.messages_to(JUMA)) == before + 1, "exactly once"
+
+
+async def test_the_watcher_seeing_the_service_back_queues_the_follow_up_in_english(hali: Harness) -> None:
+    await report(hali, ALICE, "sha")
+    hali.clock.advance(minutes=30)
+    before = len(hali.api.messages_to(ALICE))
+    now = hali.clock()
+
+    def back(previous: WatchState | None, status: EffectiveStatus) -> Decision:
+        event = None
+        if status.service_id == "sha":
+            event = Event(0, "sha", EventKind.CHANGED, State.OPERATIONAL, now, previous_state=State.DEGRADED)
+        return Decision(WatchState(status.service_id, State.OPERATIONAL, now), event)
+
+    statuses = [EffectiveStatus("sha", State.OPERATIONAL, None, None)]
+    await hali.store.outbox.watch(statuses, back)
+    assert await reported_chat_ids(hali) == [None]
+    async with hali.store.sessions() as session:
+        [delivery] = (await session.scalars(select(DeliveryRow).where(DeliveryRow.chat_id == ALICE))).all()
+        assert delivery.language == "en"
+    await deliver(hali)
+    [message] = hali.api.messages_to(ALICE)[before:]
+    assert "is working again" in (message.plain_text or "") and "R-" in (message.plain_text or "")
+
+
+async def test_a_follow_up_waits_for_the_reporters_quiet_hours(hali: Harness) -> None:
+    await report(hali, ALICE, "kra")
+    await hali.command(ALICE, "quiet", "0-23")
+    incident = await hali.store.open_incident("kra", State.DEGRADED, Text("Slow"), actor="cli")
+    await hali.store.resolve_incident(incident, actor="cli")
+    before = len(hali.api.messages_to(ALICE))
+    await deliver(hali)
+    assert len(hali.api.messages_to(ALICE)) == before, "held until the quiet hours end"
+    assert await reported_chat_ids(hali) == [None]
+    hali.clock.advance(hours=24)
+    await deliver(hali)
+    assert "working again" in (hali.api.messages_to(ALICE)[-1].plain_text or "")
