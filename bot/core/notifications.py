@@ -50,6 +50,7 @@ class Event:
     workaround: Text | None = None
     # Texts rendered when the event happened, by language (report follow-ups, dependency news).
     rendered: dict[str, str] | None = None
+    key: str | None = None  # idempotency key: an event with the same kind, service and key is told once
 
 
 # --- quiet hours -----------------------------------------------------------------------------------

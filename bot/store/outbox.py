@@ -107,6 +107,9 @@ async def record_event(session: AsyncSession, event: Event) -> int:
     await session.flush()
     now = event.created_at
     subs, subscribers, users = SubscriptionRow, SubscriberRow, UserRow
+    # Dependency news goes to the dependent's own followers: those following "all" already hear the
+    # dependency's own news, and would otherwise get one message per dependent for one outage.
+    targets = (event.service_id,) if event.kind is EventKind.DEPENDENCY else (event.service_id, ALL_SERVICES)
     chosen = (
         select(
             literal(row.id).label("event_id"),
@@ -116,7 +119,7 @@ async def record_event(session: AsyncSession, event: Event) -> int:
         .distinct()
         .join(subscribers, subscribers.chat_id == subs.chat_id)
         .outerjoin(users, users.chat_id == subs.chat_id)
-        .where(subs.service_id.in_((event.service_id, ALL_SERVICES)), subscribers.active.is_(True))
+        .where(subs.service_id.in_(targets), subscribers.active.is_(True))
     ).subquery()
     columns = select(chosen.c.event_id, chosen.c.chat_id, chosen.c.language,
                      literal(PENDING), literal(now, DeliveryRow.not_before.type), literal(0))
@@ -229,6 +232,7 @@ def _payload(event: Event) -> dict[str, Any]:
         "message": _text_json(event.message),
         "workaround": _text_json(event.workaround),
         "rendered": dict(event.rendered) if event.rendered else None,
+        "key": event.key,
     }
 
 
@@ -249,6 +253,7 @@ def _event(row: NotificationEventRow) -> Event:
         incident_id=row.incident_id, title=_text_from(payload.get("title")),
         message=_text_from(payload.get("message")), workaround=_text_from(payload.get("workaround")),
         rendered=_rendered_from(payload.get("rendered")),
+        key=payload.get("key") or None,
     )
 
 
@@ -532,8 +537,13 @@ class Outbox:
     async def watch(
         self, statuses: Iterable[EffectiveStatus],
         decide: Callable[[WatchState | None, EffectiveStatus], Decision],
+        settled_news: Callable[[set[str]], Sequence[Event]] | None = None,
     ) -> list[int]:
         """Apply the watcher's rule to every service in one transaction; returns the new event ids.
+
+        `settled_news` is given the services whose state has settled (told, nothing pending) and
+        returns more events to record in the same transaction (dependency news); one whose `key`
+        was already recorded for its kind and service is skipped.
 
         The transaction first takes a lock (an advisory lock on PostgreSQL; the write lock on SQLite,
         taken by the first UPDATE), so two watchers never both announce the same change.
@@ -547,6 +557,7 @@ class Outbox:
                 await session.execute(update(WatchStateRow).values(checked_at=now)
                                       .execution_options(synchronize_session=False))
             rows = {r.service_id: r for r in (await session.scalars(select(WatchStateRow))).all()}
+            settled: set[str] = set()
             for status in statuses:
                 row = rows.get(status.service_id)
                 previous = _watch_state(row) if row is not None else None
@@ -563,7 +574,22 @@ class Outbox:
                     if event.kind is EventKind.CHANGED and event.state is State.OPERATIONAL:
                         for hook in self.on_return:
                             await hook(session, event.service_id, now, event_id)
+                told = decision.state
+                if told.pending_state is None and not told.unstable and told.told_state == status.state:
+                    settled.add(status.service_id)
+            for event in settled_news(settled) if settled_news is not None else ():
+                if event.key is not None and await _already_told(session, event):
+                    continue
+                created.append(await record_event(session, event))
         return created
+
+
+async def _already_told(session: AsyncSession, event: Event) -> bool:
+    """Whether an event with this kind, service and key exists (payloads compared in Python: portable)."""
+    payloads = (await session.scalars(select(NotificationEventRow.payload).where(
+        NotificationEventRow.kind == event.kind.value, NotificationEventRow.service_id == event.service_id,
+        NotificationEventRow.created_at >= event.created_at - timedelta(days=30)))).all()
+    return any(isinstance(p, dict) and p.get("key") == event.key for p in payloads)
 
 
 def _watch_state(row: WatchStateRow) -> WatchState:

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from bot.catalog.model import Text
 from bot.core.notifications import Decision, Event, EventKind, WatchState
 from bot.core.status import EffectiveStatus, State
+from bot.core.watcher import StatusWatcher
 from bot.store.models import DeliveryRow, ReportRow
 from tests.telegram.conftest import Harness
 from tests.telegram.test_alerts import deliver
@@ -89,3 +90,48 @@ async def test_a_follow_up_waits_for_the_reporters_quiet_hours(hali: Harness) ->
     hali.clock.advance(hours=24)
     await deliver(hali)
     assert "working again" in (hali.api.messages_to(ALICE)[-1].plain_text or "")
+
+
+# --- dependency news --------------------------------------------------------------------------------
+
+
+def watcher_for(hali: Harness) -> StatusWatcher:
+    board = hali.app.bot_data["hali"].engine.board
+    return StatusWatcher(board, hali.store.outbox, settle=120, clock=hali.clock)
+
+
+async def test_an_mpesa_problem_is_news_for_ntsa_subscribers_once_each_worded_as_such(hali: Harness) -> None:
+    await hali.command(ALICE, "subscribe", "ntsa")
+    await hali.command(ALICE, "subscribe", "all")  # follows NTSA twice over
+    await hali.command(JUMA, "subscribe", "ntsa", language_code="sw")
+    await hali.command(OTHER, "subscribe", "sha")  # SHA does not depend on M-Pesa
+    watcher, replica = watcher_for(hali), watcher_for(hali)
+    assert await watcher.tick() == [] and await replica.tick() == []
+    counts = {chat: len(hali.api.messages_to(chat)) for chat in (ALICE, JUMA, OTHER)}
+
+    incident = await hali.store.open_incident("mpesa", State.MAJOR_OUTAGE, Text("M-Pesa down"), actor="cli")
+    created = await watcher.tick()
+    assert await replica.tick() == [], "a second watcher does not tell it again"
+    assert await watcher.tick() == []
+    events = await hali.store.outbox.events(created)
+    assert sorted(e.service_id for e in events.values() if e.kind is EventKind.DEPENDENCY) == \
+        sorted(s.id for s in (await hali.store.catalog()).services if "mpesa" in s.depends_on)
+    await deliver(hali, passes=15)  # ALICE follows "all": one message per dependent, a second apart
+
+    alice = [m.plain_text or "" for m in hali.api.messages_to(ALICE)[counts[ALICE]:]]
+    news = [m for m in alice if "payments may fail" in m]
+    assert news == ["NTSA services (formerly TIMS): payments may fail because M-Pesa (Safaricom) has a problem "
+                    "(Major outage). NTSA services (formerly TIMS) itself is not reported down."], \
+        "one message, for the service followed directly; following all brings M-Pesa's own news instead"
+    juma = [m.plain_text or "" for m in hali.api.messages_to(JUMA)[counts[JUMA]:]]
+    assert len(juma) == 1 and "M-Pesa" in juma[0] and "NTSA" in juma[0] and "payments" not in juma[0], juma
+    assert len(hali.api.messages_to(OTHER)) == counts[OTHER]
+
+    await hali.store.resolve_incident(incident, actor="cli")
+    ended = await watcher.tick()
+    assert len([e for e in (await hali.store.outbox.events(ended)).values()
+                if e.service_id == "ntsa" and e.kind is EventKind.DEPENDENCY]) == 1
+    await deliver(hali, passes=15)
+    assert len(hali.api.messages_to(JUMA)) == counts[JUMA] + 2
+    assert "NTSA services (formerly TIMS): the problem with M-Pesa (Safaricom) is over; payments should work " \
+        "again." in [m.plain_text for m in hali.api.messages_to(ALICE)]
