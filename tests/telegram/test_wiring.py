@@ -9,9 +9,9 @@ from bot.core.notifications import Decision, Event, EventKind, WatchState
 from bot.core.status import EffectiveStatus, State
 from bot.core.watcher import StatusWatcher
 from bot.store.models import DeliveryRow, ReportRow
-from tests.telegram.conftest import Harness
+from tests.telegram.conftest import Harness, button_data
 from tests.telegram.test_alerts import deliver
-from tests.telegram.test_reports import walk
+from tests.telegram.test_reports import assert_nothing_rejected, walk
 
 ALICE = 3001
 JUMA = 3002
@@ -135,3 +135,33 @@ async def test_an_mpesa_problem_is_news_for_ntsa_subscribers_once_each_worded_as
     assert len(hali.api.messages_to(JUMA)) == counts[JUMA] + 2
     assert "NTSA services (formerly TIMS): the problem with M-Pesa (Safaricom) is over; payments should work " \
         "again." in [m.plain_text for m in hali.api.messages_to(ALICE)]
+
+
+# --- the report's subscribe offer ------------------------------------------------------------------
+
+
+async def test_a_report_offers_to_follow_the_service_and_the_button_keeps_the_reference(hali: Harness) -> None:
+    symptom = await hali.command(ALICE, "report", "kra")
+    answer = await walk(hali, ALICE, symptom, "Very slow", None, "No")
+    assert button_data(answer, "Notify me") == "n:kra"
+    text = answer.plain_text or ""
+    records = await hali.tap(ALICE, answer, "Notify me")
+    assert await hali.store.outbox.subscriptions(ALICE) == ["kra"]
+    [flipped] = [r for r in records if r.method == "editMessageReplyMarkup"]
+    assert button_data(flipped, "Stop notifications") == "x:kra"
+    assert button_data(flipped, "Status of") == "s:kra"
+    assert not [r for r in records if r.method == "editMessageText"], "the reference stays on screen"
+    assert "R-" in text
+
+    again = await hali.command(ALICE, "report", "kra")
+    answer = await walk(hali, ALICE, again, "Very slow", None, "No")
+    assert button_data(answer, "Stop notifications") == "x:kra"
+    records = await hali.tap(ALICE, answer, "Stop notifications")
+    assert await hali.store.outbox.subscriptions(ALICE) == []
+    assert_nothing_rejected(hali.api)
+
+
+async def test_a_swahili_report_offers_the_button_in_swahili(hali: Harness) -> None:
+    symptom = await hali.command(JUMA, "report", "sha", language_code="sw")
+    answer = await walk(hali, JUMA, symptom, "polepole", None, "Hapana", language_code="sw")
+    assert button_data(answer, "Nijulishe") == "n:sha"
