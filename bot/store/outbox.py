@@ -364,6 +364,16 @@ class Outbox:
             return int(await session.scalar(select(func.count()).select_from(SubscriberRow)
                                              .where(SubscriberRow.active.is_(True))) or 0)
 
+    async def subscription_counts(self) -> dict[str, int]:
+        """Active chats following each service id (ALL_SERVICES for "every service"); counts only."""
+        async with self.sessions() as session:
+            rows = (await session.execute(
+                select(SubscriptionRow.service_id, func.count())
+                .join(SubscriberRow, SubscriberRow.chat_id == SubscriptionRow.chat_id)
+                .where(SubscriberRow.active.is_(True))
+                .group_by(SubscriptionRow.service_id))).all()
+        return {str(service): int(n) for service, n in rows}
+
     # --- the dispatcher's side ----------------------------------------------------------------------
 
     async def claim(self, worker: str, limit: int, lease: float) -> list[Claimed]:

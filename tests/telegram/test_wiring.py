@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from sqlalchemy import select
 
 from bot.catalog.model import Text
@@ -165,3 +168,63 @@ async def test_a_swahili_report_offers_the_button_in_swahili(hali: Harness) -> N
     symptom = await hali.command(JUMA, "report", "sha", language_code="sw")
     answer = await walk(hali, JUMA, symptom, "polepole", None, "Hapana", language_code="sw")
     assert button_data(answer, "Nijulishe") == "n:sha"
+
+
+# --- operators' /who and /reports --------------------------------------------------------------------
+
+OPERATOR = 5001
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    return {"admin_ids": frozenset({OPERATOR})}
+
+
+async def test_who_counts_followers_per_service_without_chat_ids(hali: Harness) -> None:
+    await hali.command(ALICE, "subscribe", "kra")
+    await hali.command(JUMA, "subscribe", "kra")
+    await hali.command(JUMA, "subscribe", "all")
+    reply = await hali.command(OPERATOR, "who")
+    text = reply.plain_text or ""
+    assert "2 chats get alerts." in text
+    assert "• Every service: 1" in text and "• KRA iTax: 2" in text
+    assert str(ALICE) not in text and str(JUMA) not in text
+    sw = await hali.command(OPERATOR, "who", language_code="sw")
+    assert "• KRA iTax: 2" in (sw.plain_text or "") and "chats" not in (sw.plain_text or "")
+
+
+async def test_reports_summarises_citizens_reports_escaped_in_the_operators_language(hali: Harness) -> None:
+    await report(hali, ALICE, "kra")
+    await report(hali, JUMA, "kra", swahili=True)
+    reply = await hali.command(OPERATOR, "reports")
+    text = reply.plain_text or ""
+    assert "Reports in the last 24 hours" in text
+    assert "KRA iTax: 2 reports (2 counted, 0 flagged)" in text and "• Very slow: 2" in text
+    assert len(text) <= 4096
+    one = await hali.command(OPERATOR, "reports", "sha 2")
+    assert "No reports in the last 2 hours." in (one.plain_text or "")
+    sw = await hali.command(OPERATOR, "reports", language_code="sw")
+    assert "Inakwenda polepole sana: 2" in (sw.plain_text or "")
+    bad = await hali.command(OPERATOR, "reports", "<b>nosuch")
+    assert "/reports kra 6" in (bad.plain_text or "")
+    assert_nothing_rejected(hali.api)
+
+
+async def test_citizens_sending_who_or_reports_get_the_unknown_command_answer(hali: Harness) -> None:
+    unknown = await hali.command(CITIZEN, "nosuchcommand")
+    for command in ("who", "reports"):
+        reply = await hali.command(CITIZEN, command)
+        assert reply.plain_text == unknown.plain_text and reply.reply_markup is None
+
+
+CITIZEN = 1001
+
+
+async def test_the_welcome_says_what_is_kept_now_that_alerts_and_reports_exist(hali: Harness) -> None:
+    welcome = (await hali.command(ALICE, "start")).plain_text or ""
+    assert "the alerts you ask for, to send them" in welcome and "your reports, to warn others" in welcome
+    assert "Details in /privacy" in welcome and "keeps only" not in welcome
+    for command in ("/subscribe", "/alerts", "/report"):
+        assert command in welcome
+    sw = (await hali.command(JUMA, "start", language_code="sw")).plain_text or ""
+    assert "ripoti zako, ili kuwaonya wengine" in sw and "Maelezo katika /privacy" in sw
