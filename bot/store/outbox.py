@@ -508,7 +508,10 @@ class Outbox:
             await session.execute(delete(DispatcherRow).where(DispatcherRow.id == worker))
 
     async def purge(self, *, days: float = 30) -> int:
-        """Forget finished deliveries (and then events) older than `days`: /privacy promises 30."""
+        """Forget finished deliveries (and then events) older than `days`: /privacy promises 30.
+
+        Finished report follow-ups go at once, whatever their age.
+        """
         cutoff = self.clock() - timedelta(days=days)
         old_events = select(NotificationEventRow.id).where(NotificationEventRow.created_at < cutoff)
         async with self.sessions.begin() as session:
@@ -517,7 +520,16 @@ class Outbox:
             still_queued = select(DeliveryRow.event_id).where(DeliveryRow.event_id.in_(old_events))
             await session.execute(delete(NotificationEventRow).where(
                 NotificationEventRow.created_at < cutoff, NotificationEventRow.id.not_in(still_queued)))
-            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+            # A report follow-up ties a chat to its report references: forgotten as soon as it is done.
+            follow_ups = select(NotificationEventRow.id).where(
+                NotificationEventRow.kind == EventKind.REPORT_FOLLOW_UP.value)
+            done = await session.execute(delete(DeliveryRow).where(
+                DeliveryRow.event_id.in_(follow_ups), DeliveryRow.status != PENDING))
+            queued = select(DeliveryRow.event_id).where(DeliveryRow.event_id.in_(follow_ups))
+            await session.execute(delete(NotificationEventRow).where(
+                NotificationEventRow.kind == EventKind.REPORT_FOLLOW_UP.value,
+                NotificationEventRow.id.not_in(queued)))
+            return int(result.rowcount or 0) + int(done.rowcount or 0)  # type: ignore[attr-defined]
 
     # --- the operator's view --------------------------------------------------------------------------
 

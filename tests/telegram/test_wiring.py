@@ -11,7 +11,7 @@ from bot.catalog.model import Text
 from bot.core.notifications import Decision, Event, EventKind, WatchState
 from bot.core.status import EffectiveStatus, State
 from bot.core.watcher import StatusWatcher
-from bot.store.models import DeliveryRow, ReportRow
+from bot.store.models import DeliveryRow, NotificationEventRow, ReportRow
 from tests.telegram.conftest import Harness, button_data
 from tests.telegram.test_alerts import deliver
 from tests.telegram.test_reports import assert_nothing_rejected, walk
@@ -56,6 +56,12 @@ async def test_an_operator_resolve_sends_one_follow_up_in_the_reporters_language
 
     await deliver(hali)
     assert len(hali.api.messages_to(JUMA)) == before + 1, "exactly once"
+
+    await hali.store.outbox.purge(days=30)
+    async with hali.store.sessions() as session:
+        kinds = (await session.scalars(select(NotificationEventRow.kind))).all()
+        assert "report_follow_up" not in kinds, "the link between chat and report is dropped once sent"
+        assert "resolved" in kinds
 
 
 async def test_the_watcher_seeing_the_service_back_queues_the_follow_up_in_english(hali: Harness) -> None:
