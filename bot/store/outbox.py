@@ -374,6 +374,14 @@ class Outbox:
                 .group_by(SubscriptionRow.service_id))).all()
         return {str(service): int(n) for service, n in rows}
 
+    async def count_following(self) -> int:
+        """Active chats that follow at least one service (a chat that stopped everything is not counted)."""
+        async with self.sessions() as session:
+            return int(await session.scalar(
+                select(func.count(func.distinct(SubscriptionRow.chat_id)))
+                .join(SubscriberRow, SubscriberRow.chat_id == SubscriptionRow.chat_id)
+                .where(SubscriberRow.active.is_(True))) or 0)
+
     # --- the dispatcher's side ----------------------------------------------------------------------
 
     async def claim(self, worker: str, limit: int, lease: float) -> list[Claimed]:

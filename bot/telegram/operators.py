@@ -216,7 +216,7 @@ async def who_command(update: Update, context: HaliContext) -> None:
     assert update.effective_message is not None
     t = await _translator(update, context)
     outbox = context.hali.store.outbox
-    counts, chats = await outbox.subscription_counts(), await outbox.count_subscribers()
+    counts, chats = await outbox.subscription_counts(), await outbox.count_following()
     catalog = (await context.hali.engine.board.snapshot()).catalog
     await send(update.effective_message, RS.who(t, catalog, counts, chats))
     _stop()

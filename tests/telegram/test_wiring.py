@@ -190,10 +190,12 @@ async def test_who_counts_followers_per_service_without_chat_ids(hali: Harness) 
     await hali.command(ALICE, "subscribe", "kra")
     await hali.command(JUMA, "subscribe", "kra")
     await hali.command(JUMA, "subscribe", "all")
+    await hali.command(OTHER, "subscribe", "sha")
+    await hali.command(OTHER, "unsubscribe", "sha")  # follows nothing now: not counted
     reply = await hali.command(OPERATOR, "who")
     text = reply.plain_text or ""
     assert "2 chats get alerts." in text
-    assert "• Every service: 1" in text and "• KRA iTax: 2" in text
+    assert "• Every service: 1" in text and "• KRA iTax: 2" in text and "SHA" not in text
     assert str(ALICE) not in text and str(JUMA) not in text
     sw = await hali.command(OPERATOR, "who", language_code="sw")
     assert "• KRA iTax: 2" in (sw.plain_text or "") and "chats" not in (sw.plain_text or "")
