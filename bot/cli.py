@@ -19,8 +19,10 @@ from bot.core.status import INCIDENT_STATES, State
 from bot.engine import Engine
 from bot.i18n import LANGUAGES, MissingCatalogError, translator
 from bot.render import state_name
+from bot.report_followups import install_follow_ups
 from bot.sources import status_board
 from bot.store.repo import Conflict, NotFound, Store
+from bot.store.reports import report_store
 
 EXIT_USAGE = 2
 NO_TOKEN = """\
@@ -168,6 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     store = Store.from_url(settings.database_url)
+    # An operator's resolve from the command line tells the reporters too.
+    install_follow_ups(report_store(store, settings))
     try:
         if args.command == "db":
             await store.upgrade()

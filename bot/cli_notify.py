@@ -30,10 +30,10 @@ async def outbox(store: Store, args: argparse.Namespace) -> int:
     if not counts:
         print("no notification events")
         return 0
-    print(f"{'event':>6}  {'service':<14} {'kind':<9} {'state':<15} {'created (UTC)':<16} "
+    print(f"{'event':>6}  {'service':<14} {'kind':<16} {'state':<15} {'created (UTC)':<16} "
           f"{'pending':>8} {'sent':>8} {'failed':>7} {'deact.':>7}")
     for c in counts:
-        print(f"{c.event_id:>6}  {c.service_id:<14} {c.kind:<9} {c.state:<15} "
+        print(f"{c.event_id:>6}  {c.service_id:<14} {c.kind:<16} {c.state:<15} "
               f"{c.created_at.isoformat()[:16]:<16} {c.pending:>8} {c.sent:>8} {c.failed:>7} {c.deactivated:>7}")
     return 0
 

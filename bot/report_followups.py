@@ -13,10 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.catalog.model import Catalog
+from bot.core.notifications import Event, EventKind
+from bot.core.status import State
 from bot.i18n import translator
 from bot.render import Reply
 from bot.render.reports import working_again
 from bot.store.db import AsyncSession
+from bot.store.outbox import ReturnHook, record_direct_event
 from bot.store.reports import ReportStore
 
 
@@ -48,3 +51,43 @@ async def report_follow_ups(
         messages.append(FollowUpMessage(follow_up.chat_id, t.lang, service_id, follow_up.references,
                                         working_again(t, service, follow_up.references)))
     return messages
+
+
+async def _catalog_in(session: AsyncSession) -> Catalog:
+    """The stored catalogue, read in the outbox's own transaction."""
+    from sqlalchemy import select
+
+    from bot.catalog.loader import load_catalog, service_from_dict
+    from bot.store.models import ServiceRow
+
+    rows = (await session.scalars(select(ServiceRow).order_by(ServiceRow.position))).all()
+    return Catalog(tuple(service_from_dict(r.data) for r in rows), load_catalog().ambiguous)
+
+
+def follow_up_hook(reports: ReportStore) -> ReturnHook:
+    """The outbox hook that queues the reporters' "it's working again" when a service returns.
+
+    Each message is its own event (kind REPORT_FOLLOW_UP, the rendered text in its payload) with one
+    delivery to the reporter, queued in the transaction that records the return: the chat ids are
+    dropped only if the deliveries are queued. A reporter who also follows the service gets only
+    this message for that return: it replaces their pending copy of the subscribers' "it's back".
+    """
+
+    async def queue(session: AsyncSession, service_id: str, returned_at: datetime, back_event: int) -> None:
+        catalog = await _catalog_in(session)
+        for message in await report_follow_ups(reports, catalog, service_id, returned_at, session=session):
+            event = Event(id=0, service_id=service_id, kind=EventKind.REPORT_FOLLOW_UP,
+                          state=State.OPERATIONAL, created_at=returned_at, since=returned_at,
+                          rendered={message.language: message.reply.html})
+            await record_direct_event(session, event, message.chat_id, message.language, replaces=back_event)
+
+    return queue
+
+
+def install_follow_ups(reports: ReportStore) -> None:
+    """Make the report store's Store queue follow-ups on every return to operational (once)."""
+    hooks = reports.store.on_return
+    if not any(getattr(h, "hali_reports", None) is reports for h in hooks):
+        hook = follow_up_hook(reports)
+        hook.hali_reports = reports  # type: ignore[attr-defined]
+        hooks.append(hook)

@@ -24,6 +24,8 @@ class EventKind(StrEnum):
     RESOLVED = "resolved"  # an operator resolved an incident
     CHANGED = "changed"  # the effective status changed by itself (checks, reports, maintenance windows)
     UNSTABLE = "unstable"  # the effective status keeps changing: said once
+    REPORT_FOLLOW_UP = "report_follow_up"  # to one citizen who reported the service: it works again
+    DEPENDENCY = "dependency"  # to a service's subscribers: something it depends on has (had) a problem
 
     @property
     def by_operator(self) -> bool:
@@ -46,6 +48,9 @@ class Event:
     title: Text | None = None
     message: Text | None = None
     workaround: Text | None = None
+    # Texts rendered when the event happened, by language (report follow-ups, dependency news).
+    rendered: dict[str, str] | None = None
+    key: str | None = None  # idempotency key: an event with the same kind, service and key is told once
 
 
 # --- quiet hours -----------------------------------------------------------------------------------

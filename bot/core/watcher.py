@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from typing import Protocol
 
-from bot.core.board import StatusBoard
+from bot.core.board import Snapshot, StatusBoard
 from bot.core.clock import Clock, system_clock
-from bot.core.notifications import Decision, WatchState, decide
-from bot.core.status import EffectiveStatus
+from bot.core.dependencies import dependency_events
+from bot.core.notifications import Decision, Event, EventKind, WatchState, decide
+from bot.core.status import EffectiveStatus, State
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +27,7 @@ class WatchStore(Protocol):
     async def watch(
         self, statuses: Iterable[EffectiveStatus],
         decide: Callable[[WatchState | None, EffectiveStatus], Decision],
+        settled_news: Callable[[set[str]], Sequence[Event]] | None = None,
     ) -> list[int]: ...
 
     async def purge(self, *, days: float = 30) -> int: ...
@@ -42,15 +45,35 @@ class StatusWatcher:
         self.settle = settle
         self.interval = interval
         self.clock = clock
+        # Each service's status as of the last time it had settled: what dependency news compares.
+        self._settled: Snapshot | None = None
 
     async def tick(self) -> list[int]:
         """One look at the board; returns the ids of the events it created."""
         self.board.invalidate()
         snapshot = await self.board.snapshot()
         now = self.clock()
+        before = self._settled
+        after: list[Snapshot] = []
+
+        def news(settled: set[str]) -> list[Event]:
+            # A dependency's problem is news for its dependents when the dependency's own state has
+            # settled (announced, or adopted from an operator): the same moment and rule.
+            if before is None:
+                after.append(snapshot)  # first look: adopted silently, like decide() does
+                return []
+            statuses = dict(before.statuses)
+            statuses.update({s: snapshot.statuses[s] for s in settled if s in snapshot.statuses})
+            current = Snapshot(snapshot.catalog, statuses)
+            after.append(current)
+            return dependency_news(Snapshot(snapshot.catalog, dict(before.statuses)), current, now)
+
         created = await self.store.watch(
-            snapshot.statuses.values(), lambda previous, status: decide(previous, status, now, self.settle)
+            snapshot.statuses.values(), lambda previous, status: decide(previous, status, now, self.settle),
+            news,
         )
+        if after:
+            self._settled = after[-1]
         if created:
             log.info("status watcher created events %s", created)
         return created
@@ -72,3 +95,25 @@ class StatusWatcher:
             except Exception:
                 log.exception("status watcher tick failed")
             await asyncio.sleep(self.interval)
+
+
+def dependency_news(before: Snapshot, after: Snapshot, now: datetime) -> list[Event]:
+    """One event per dependent service and dependency change, worded for its subscribers."""
+    from bot.i18n import LANGUAGES, translator
+    from bot.render.checks import dependency_notice
+
+    events: list[Event] = []
+    for change in dependency_events(before, after):
+        service = after.catalog.get(change.service_id)
+        dependency = after.catalog.get(change.dependency_id)
+        if service is None or dependency is None:
+            continue
+        rendered = {lang: dependency_notice(translator(lang), service, dependency, change.state).html
+                    for lang in LANGUAGES}
+        status = after.statuses.get(change.service_id)
+        events.append(Event(
+            id=0, service_id=change.service_id, kind=EventKind.DEPENDENCY,
+            state=status.state if status is not None else State.OPERATIONAL, created_at=now,
+            rendered=rendered, key=change.dedupe_key,
+        ))
+    return events

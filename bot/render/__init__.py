@@ -311,8 +311,10 @@ def welcome(t: Translator, first_name: str | None) -> Reply:
         "",
         t._("Just ask, in English or Kiswahili: “is eCitizen down?”, “KRA inafanya kazi?”."),
         "",
-        t._("<i>Privacy: Hali keeps only your chat id, your language choice, when you last wrote and "
-            "the alerts you ask for. See /privacy; erase it with /forget.</i>"),
+        t._("<i>Privacy: Hali keeps your chat id, language and when you last wrote, to answer you; the "
+            "alerts you ask for, to send them; and your reports, to warn others (your chat id only until "
+            "we tell you the service is back, if you ask).</i>"),
+        t._("<i>Details in /privacy; erase it all with /forget.</i>"),
         "",
         help_commands(t),
     ]

@@ -78,6 +78,10 @@ def composer(clock: Clock) -> Callable[[Catalog, Event, str], Reply | None]:
     """What the dispatcher renders a delivery with: the event in the subscriber's language."""
 
     def compose(catalog: Catalog, event: Event, language: str) -> Reply | None:
+        if event.rendered:
+            # Rendered when it happened (report follow-ups, dependency news), in the chat's language.
+            return Reply(event.rendered.get(language) or event.rendered.get("en")
+                         or next(iter(event.rendered.values())))
         service = catalog.get(event.service_id)
         if service is None:
             return None

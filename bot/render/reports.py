@@ -114,7 +114,7 @@ def ask_follow_up(t: Translator, service: Service, nonce: str) -> Reply:
 
 
 def submitted(t: Translator, service: Service, status: EffectiveStatus, result: Submitted, *,
-              follow_up: bool) -> Reply:
+              follow_up: bool, subscribed: bool | None = None) -> Reply:
     """Step 5: the reference, the state, how many others, what to do."""
     assert result.reference is not None
     name = service_name(t, service)
@@ -135,8 +135,13 @@ def submitted(t: Translator, service: Service, status: EffectiveStatus, result: 
     lines.extend(_workaround_lines(t, service, status))
     if follow_up:
         lines += ["", t._("🔔 Hali will message you once when {service} works again.", service=name)]
-    # Integration point: the offer to subscribe to this service's alerts goes here, once subscriptions exist.
-    buttons = ((Button(t._("Status of {service}", service=service.name.get(t.lang)), data=f"s:{service.id}"),),)
+    buttons: tuple[tuple[Button, ...], ...] = (
+        (Button(t._("Status of {service}", service=service.name.get(t.lang)), data=f"s:{service.id}"),),)
+    if subscribed is not None:
+        # The offer to follow the service (or its current state): the same button as the status card.
+        from bot.render.notify import notify_button
+
+        buttons += ((notify_button(t, service.id, subscribed),),)
     return Reply(fit("\n".join(lines)), buttons)
 
 

@@ -18,7 +18,7 @@ Design
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,6 +41,10 @@ from bot.store.models import (
 )
 
 PENDING, SENT, FAILED, DEACTIVATED = "pending", "sent", "failed", "deactivated"
+
+ReturnHook = Callable[[AsyncSession, str, datetime, int], Awaitable[None]]
+"""Called inside the outbox's transaction when a service returns to operational:
+(session, service_id, returned_at, id of the subscribers' "it's back" event). Report follow-ups use it."""
 _WATCH_LOCK_KEY = 0x4A412  # PostgreSQL advisory lock: one watcher tick at a time across processes
 
 
@@ -103,6 +107,9 @@ async def record_event(session: AsyncSession, event: Event) -> int:
     await session.flush()
     now = event.created_at
     subs, subscribers, users = SubscriptionRow, SubscriberRow, UserRow
+    # Dependency news goes to the dependent's own followers: those following "all" already hear the
+    # dependency's own news, and would otherwise get one message per dependent for one outage.
+    targets = (event.service_id,) if event.kind is EventKind.DEPENDENCY else (event.service_id, ALL_SERVICES)
     chosen = (
         select(
             literal(row.id).label("event_id"),
@@ -112,7 +119,7 @@ async def record_event(session: AsyncSession, event: Event) -> int:
         .distinct()
         .join(subscribers, subscribers.chat_id == subs.chat_id)
         .outerjoin(users, users.chat_id == subs.chat_id)
-        .where(subs.service_id.in_((event.service_id, ALL_SERVICES)), subscribers.active.is_(True))
+        .where(subs.service_id.in_(targets), subscribers.active.is_(True))
     ).subquery()
     columns = select(chosen.c.event_id, chosen.c.chat_id, chosen.c.language,
                      literal(PENDING), literal(now, DeliveryRow.not_before.type), literal(0))
@@ -148,9 +155,12 @@ async def _hold_for_quiet_hours(session: AsyncSession, event_id: int, now: datet
 
 async def record_incident_event(
     session: AsyncSession, row: IncidentRow, kind: EventKind, now: datetime, *,
-    message: Text | None = None, state: State | None = None,
+    message: Text | None = None, state: State | None = None, on_return: Sequence[ReturnHook] = (),
 ) -> int:
-    """The event for an operator's change to an incident; also tells the watcher it is covered."""
+    """The event for an operator's change to an incident; also tells the watcher it is covered.
+
+    A resolve that leaves the service operational runs the `on_return` hooks in the same transaction.
+    """
     new_state = State.OPERATIONAL if kind is EventKind.RESOLVED else State(state or row.status)
     if kind is EventKind.RESOLVED:
         # Another incident may still be open on the service: then it is not "working again".
@@ -179,7 +189,36 @@ async def record_incident_event(
         watch.told_state, watch.told_at = new_state.value, now
         watch.pending_state = watch.window_start = watch.last_change = None
         watch.changes, watch.unstable = 0, False
+    if kind is EventKind.RESOLVED and new_state is State.OPERATIONAL:
+        for hook in on_return:
+            await hook(session, row.service_id, now, event_id)
     return event_id
+
+
+async def record_direct_event(
+    session: AsyncSession, event: Event, chat_id: int, language: str, *, replaces: int | None = None
+) -> int:
+    """An event for ONE chat (a report follow-up), queued through the same outbox and quiet hours.
+
+    `replaces`: an event whose pending delivery to this chat this one supersedes (the subscribers'
+    "it's back" for the same return), so the chat hears the news once.
+    """
+    row = NotificationEventRow(
+        service_id=event.service_id, kind=event.kind.value, state=event.state.value,
+        previous_state=event.previous_state.value if event.previous_state else None,
+        incident_id=event.incident_id, since=event.since, created_at=event.created_at,
+        payload=_payload(event),
+    )
+    session.add(row)
+    await session.flush()
+    if replaces is not None:
+        await session.execute(delete(DeliveryRow).where(
+            DeliveryRow.event_id == replaces, DeliveryRow.chat_id == chat_id, DeliveryRow.status == PENDING))
+    session.add(DeliveryRow(event_id=row.id, chat_id=chat_id, language=language, status=PENDING,
+                            not_before=event.created_at, attempts=0))
+    await session.flush()
+    await _hold_for_quiet_hours(session, row.id, event.created_at)
+    return row.id
 
 
 def _text_json(value: Text | None) -> dict[str, str | None] | None:
@@ -192,6 +231,8 @@ def _payload(event: Event) -> dict[str, Any]:
         "title": _text_json(event.title),
         "message": _text_json(event.message),
         "workaround": _text_json(event.workaround),
+        "rendered": dict(event.rendered) if event.rendered else None,
+        "key": event.key,
     }
 
 
@@ -211,21 +252,32 @@ def _event(row: NotificationEventRow) -> Event:
         since=row.since, source=Source[source.upper()] if source else None,
         incident_id=row.incident_id, title=_text_from(payload.get("title")),
         message=_text_from(payload.get("message")), workaround=_text_from(payload.get("workaround")),
+        rendered=_rendered_from(payload.get("rendered")),
+        key=payload.get("key") or None,
     )
+
+
+def _rendered_from(value: Any) -> dict[str, str] | None:
+    if not isinstance(value, dict) or not value:
+        return None
+    return {str(k): str(v) for k, v in value.items()}
 
 
 class Outbox:
     """Subscriptions and the outbox on the store's database."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Callable[[], datetime], dialect: str) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Callable[[], datetime], dialect: str,
+                 *, on_return: Sequence[ReturnHook] = ()) -> None:
         self.sessions = sessions
         self.clock = clock
         self.dialect = dialect
+        self.on_return = on_return
 
     @classmethod
     def of(cls, store: Any) -> Outbox:
-        """The outbox of a `bot.store.repo.Store`."""
-        return cls(store.sessions, store.clock, store.engine.dialect.name)
+        """The outbox of a `bot.store.repo.Store` (with the store's return-to-operational hooks)."""
+        return cls(store.sessions, store.clock, store.engine.dialect.name,
+                   on_return=tuple(getattr(store, "on_return", ())))
 
     # --- subscriptions ----------------------------------------------------------------------------
 
@@ -311,6 +363,24 @@ class Outbox:
         async with self.sessions() as session:
             return int(await session.scalar(select(func.count()).select_from(SubscriberRow)
                                              .where(SubscriberRow.active.is_(True))) or 0)
+
+    async def subscription_counts(self) -> dict[str, int]:
+        """Active chats following each service id (ALL_SERVICES for "every service"); counts only."""
+        async with self.sessions() as session:
+            rows = (await session.execute(
+                select(SubscriptionRow.service_id, func.count())
+                .join(SubscriberRow, SubscriberRow.chat_id == SubscriptionRow.chat_id)
+                .where(SubscriberRow.active.is_(True))
+                .group_by(SubscriptionRow.service_id))).all()
+        return {str(service): int(n) for service, n in rows}
+
+    async def count_following(self) -> int:
+        """Active chats that follow at least one service (a chat that stopped everything is not counted)."""
+        async with self.sessions() as session:
+            return int(await session.scalar(
+                select(func.count(func.distinct(SubscriptionRow.chat_id)))
+                .join(SubscriberRow, SubscriberRow.chat_id == SubscriptionRow.chat_id)
+                .where(SubscriberRow.active.is_(True))) or 0)
 
     # --- the dispatcher's side ----------------------------------------------------------------------
 
@@ -446,7 +516,10 @@ class Outbox:
             await session.execute(delete(DispatcherRow).where(DispatcherRow.id == worker))
 
     async def purge(self, *, days: float = 30) -> int:
-        """Forget finished deliveries (and then events) older than `days`: /privacy promises 30."""
+        """Forget finished deliveries (and then events) older than `days`: /privacy promises 30.
+
+        Finished report follow-ups go at once, whatever their age.
+        """
         cutoff = self.clock() - timedelta(days=days)
         old_events = select(NotificationEventRow.id).where(NotificationEventRow.created_at < cutoff)
         async with self.sessions.begin() as session:
@@ -455,7 +528,16 @@ class Outbox:
             still_queued = select(DeliveryRow.event_id).where(DeliveryRow.event_id.in_(old_events))
             await session.execute(delete(NotificationEventRow).where(
                 NotificationEventRow.created_at < cutoff, NotificationEventRow.id.not_in(still_queued)))
-            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+            # A report follow-up ties a chat to its report references: forgotten as soon as it is done.
+            follow_ups = select(NotificationEventRow.id).where(
+                NotificationEventRow.kind == EventKind.REPORT_FOLLOW_UP.value)
+            done = await session.execute(delete(DeliveryRow).where(
+                DeliveryRow.event_id.in_(follow_ups), DeliveryRow.status != PENDING))
+            queued = select(DeliveryRow.event_id).where(DeliveryRow.event_id.in_(follow_ups))
+            await session.execute(delete(NotificationEventRow).where(
+                NotificationEventRow.kind == EventKind.REPORT_FOLLOW_UP.value,
+                NotificationEventRow.id.not_in(queued)))
+            return int(result.rowcount or 0) + int(done.rowcount or 0)  # type: ignore[attr-defined]
 
     # --- the operator's view --------------------------------------------------------------------------
 
@@ -485,8 +567,13 @@ class Outbox:
     async def watch(
         self, statuses: Iterable[EffectiveStatus],
         decide: Callable[[WatchState | None, EffectiveStatus], Decision],
+        settled_news: Callable[[set[str]], Sequence[Event]] | None = None,
     ) -> list[int]:
         """Apply the watcher's rule to every service in one transaction; returns the new event ids.
+
+        `settled_news` is given the services whose state has settled (told, nothing pending) and
+        returns more events to record in the same transaction (dependency news); one whose `key`
+        was already recorded for its kind and service is skipped.
 
         The transaction first takes a lock (an advisory lock on PostgreSQL; the write lock on SQLite,
         taken by the first UPDATE), so two watchers never both announce the same change.
@@ -500,6 +587,7 @@ class Outbox:
                 await session.execute(update(WatchStateRow).values(checked_at=now)
                                       .execution_options(synchronize_session=False))
             rows = {r.service_id: r for r in (await session.scalars(select(WatchStateRow))).all()}
+            settled: set[str] = set()
             for status in statuses:
                 row = rows.get(status.service_id)
                 previous = _watch_state(row) if row is not None else None
@@ -510,8 +598,28 @@ class Outbox:
                         session.add(row)
                     _write_watch(row, decision.state, now)
                 if decision.event is not None:
-                    created.append(await record_event(session, decision.event))
+                    event_id = await record_event(session, decision.event)
+                    created.append(event_id)
+                    event = decision.event
+                    if event.kind is EventKind.CHANGED and event.state is State.OPERATIONAL:
+                        for hook in self.on_return:
+                            await hook(session, event.service_id, now, event_id)
+                told = decision.state
+                if told.pending_state is None and not told.unstable and told.told_state == status.state:
+                    settled.add(status.service_id)
+            for event in settled_news(settled) if settled_news is not None else ():
+                if event.key is not None and await _already_told(session, event):
+                    continue
+                created.append(await record_event(session, event))
         return created
+
+
+async def _already_told(session: AsyncSession, event: Event) -> bool:
+    """Whether an event with this kind, service and key exists (payloads compared in Python: portable)."""
+    payloads = (await session.scalars(select(NotificationEventRow.payload).where(
+        NotificationEventRow.kind == event.kind.value, NotificationEventRow.service_id == event.service_id,
+        NotificationEventRow.created_at >= event.created_at - timedelta(days=30)))).all()
+    return any(isinstance(p, dict) and p.get("key") == event.key for p in payloads)
 
 
 def _watch_state(row: WatchStateRow) -> WatchState:
@@ -539,5 +647,6 @@ async def forget_chat(session: AsyncSession, chat_id: int) -> bool:
 
 __all__ = [
     "DEACTIVATED", "FAILED", "PENDING", "SENT", "Claimed", "EventCounts", "EventKind", "Outbox",
-    "SubscriberData", "forget_chat", "record_event", "record_incident_event",
+    "ReturnHook", "SubscriberData", "forget_chat", "record_direct_event", "record_event",
+    "record_incident_event",
 ]

@@ -20,7 +20,7 @@ from bot.core.status import Incident, IncidentUpdate, State
 from bot.store import maintenance
 from bot.store.db import make_engine, make_sessionmaker, upgrade_schema
 from bot.store.models import AuditRow, IncidentRow, IncidentUpdateRow, ServiceRow, UserRow
-from bot.store.outbox import EventKind, Outbox, forget_chat, record_incident_event
+from bot.store.outbox import EventKind, Outbox, ReturnHook, forget_chat, record_incident_event
 
 
 class NotFound(LookupError):
@@ -59,6 +59,8 @@ class Store:
         self.clock = clock
         # Features that keep personal data (reports…) register here, so /forget erases it all at once.
         self.erasers: list[Eraser] = []
+        # Run in the outbox's transaction when a service returns to operational (report follow-ups).
+        self.on_return: list[ReturnHook] = []
 
     @classmethod
     def from_url(cls, url: str, *, clock: Clock = system_clock, **engine_kwargs: Any) -> Store:
@@ -191,7 +193,8 @@ class Store:
             ))
             session.add(self._audit(actor, "incident.resolve", f"incident:{incident_id}", before,
                                     _incident_dict(row)))
-            await record_incident_event(session, row, EventKind.RESOLVED, now, message=message)
+            await record_incident_event(session, row, EventKind.RESOLVED, now, message=message,
+                                        on_return=self.on_return)
 
     async def incident(self, incident_id: int) -> Incident:
         async with self.sessions() as session:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from telegram import CallbackQuery, Message, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
@@ -88,6 +88,14 @@ async def button(update: Update, context: HaliContext) -> None:
     if action == "u":
         reply = await subscriptions.remove_from_list(chat_id, arg, lang)
         return await _edit(query, reply, lang)
+    if action in ("n", "x") and arg != ALL_SERVICES and _is_report_answer(message):
+        # Under a report's acknowledgment: keep its text (the reference), flip only the button.
+        state = await subscriptions.toggle(chat_id, arg, lang, on=action == "n")
+        if state is None:
+            return await _expired(query, lang)
+        await _flip_button(query, message, arg, action == "n", lang)
+        await query.answer(texts.subscribed_toast(translator(lang), state))
+        return None
     if action == "n" and (arg == ALL_SERVICES or _looks_like_choice(message)):
         return await _edit(query, await subscriptions.subscribe_id(chat_id, arg, lang), lang)
     if action in ("n", "x"):
@@ -107,6 +115,28 @@ def _looks_like_choice(message: Message) -> bool:
     if markup is None:
         return True
     return not any(str(b.callback_data or "").startswith("r:") for row in markup.inline_keyboard for b in row)
+
+
+def _is_report_answer(message: Message) -> bool:
+    """A report's acknowledgment: a "Status of …" button and the notify button, no 🔄 Refresh."""
+    markup = message.reply_markup
+    if markup is None:
+        return False
+    data = [str(b.callback_data or "") for row in markup.inline_keyboard for b in row]
+    return (len(data) == 2 and data[0].startswith("s:") and data[1][:2] in ("n:", "x:")
+            and data[0][2:] == data[1][2:])
+
+
+async def _flip_button(query: CallbackQuery, message: Message, service_id: str, on: bool, lang: str) -> None:
+    assert message.reply_markup is not None
+    rows = [list(row) for row in message.reply_markup.inline_keyboard]
+    button = texts.notify_button(translator(lang), service_id, on)
+    rows[-1] = [InlineKeyboardButton(button.text, callback_data=button.data)]
+    try:
+        await message.edit_reply_markup(InlineKeyboardMarkup(rows))
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():
+            raise
 
 
 async def _edit_quietly(query: CallbackQuery, card: Reply) -> None:

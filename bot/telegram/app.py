@@ -17,6 +17,7 @@ from telegram.ext import (
 
 from bot.core.understanding import Intent
 from bot.i18n import translator
+from bot.report_followups import install_follow_ups
 from bot.telegram import alerts, handlers, notifier, operators, reports
 from bot.telegram.context import Hali, HaliApplication, HaliContext
 
@@ -44,6 +45,7 @@ def build_application(hali: Hali, *, concurrent_updates: int = 32, **builder_opt
         hali.engine.outbox = hali.store.outbox
     application.bot_data["hali"] = hali
     hali.store.erasers.append(hali.report_store.erase_chat)
+    install_follow_ups(hali.report_store)
     add_handlers(application)
     return application
 

@@ -26,6 +26,7 @@ from bot.core.status import INCIDENT_STATES, Incident, State
 from bot.i18n import Translator, choose_language, translator
 from bot.render import Reply
 from bot.render import operators as R
+from bot.render import operators_status as RS
 from bot.store.repo import Conflict, NotFound
 from bot.telegram.context import HaliApplication, HaliContext
 from bot.telegram.handlers import _edit, _expired, send
@@ -69,7 +70,7 @@ def add_operator_handlers(application: HaliApplication) -> None:
     operators = filters.User(user_id=settings.admin_ids) & filters.ChatType.PRIVATE & ~filters.UpdateType.EDITED
     for name, callback in (("incident", incident_command), ("update", update_command),
                            ("resolve", resolve_command), ("maintenance", maintenance_command),
-                           ("cancel", cancel_command)):
+                           ("cancel", cancel_command), ("who", who_command), ("reports", reports_command)):
         application.add_handler(CommandHandler(name, callback, filters=operators), group=-2)
     application.add_handler(MessageHandler(operators & filters.TEXT & ~filters.COMMAND, text_input), group=-2)
     application.add_handler(CallbackQueryHandler(button, pattern=r"^op:"), group=-2)
@@ -207,6 +208,41 @@ async def cancel_command(update: Update, context: HaliContext) -> None:
     had = _flow(context) is not None
     _drop(context)
     await send(update.effective_message, R.cancelled(t) if had else R.nothing_to_cancel(t))
+    _stop()
+
+
+async def who_command(update: Update, context: HaliContext) -> None:
+    """/who: how many chats follow each service; counts only, never chat ids."""
+    assert update.effective_message is not None
+    t = await _translator(update, context)
+    outbox = context.hali.store.outbox
+    counts, chats = await outbox.subscription_counts(), await outbox.count_following()
+    catalog = (await context.hali.engine.board.snapshot()).catalog
+    await send(update.effective_message, RS.who(t, catalog, counts, chats))
+    _stop()
+
+
+async def reports_command(update: Update, context: HaliContext) -> None:
+    """/reports [service] [hours]: citizens' reports per service, 24 hours unless told."""
+    from bot.cli_reports import summarise
+
+    assert update.effective_message is not None
+    t = await _translator(update, context)
+    catalog = (await context.hali.engine.board.snapshot()).catalog
+    service_id: str | None = None
+    hours = 24
+    for arg in context.args or ():
+        if arg.isdigit() and 1 <= int(arg) <= 24 * 30:
+            hours = int(arg)
+        elif catalog.get(arg.lower()) is not None:
+            service_id = arg.lower()
+        else:
+            await send(update.effective_message, Reply(t._("Send /reports, /reports kra or /reports kra 6 "
+                                                           "(hours, 24 unless given).")))
+            _stop()
+    since = _now(context) - timedelta(hours=hours)
+    summaries = await summarise(context.hali.store, context.hali.settings, since, service_id)
+    await send(update.effective_message, RS.reports_summary(t, catalog, summaries, hours))
     _stop()
 
 

@@ -225,7 +225,9 @@ async def _submit(context: HaliContext, t: Translator, flow: ReportFlow, follow_
              result.counted, result.flagged)
     context.hali.engine.board.invalidate()
     snapshot = await context.hali.engine.board.snapshot()
-    reply = render.submitted(t, service, snapshot.status(service.id), result, follow_up=follow_up)
+    subscribed = await context.hali.store.outbox.is_subscribed(flow.chat_id, service.id)
+    reply = render.submitted(t, service, snapshot.status(service.id), result, follow_up=follow_up,
+                             subscribed=subscribed)
     await _edit(query, reply, t.lang)
 
 

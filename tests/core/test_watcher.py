@@ -93,3 +93,42 @@ async def test_a_check_that_still_fails_after_the_incident_is_resolved_is_told(
     assert await kinds(sqlite_store) == [
         ("ntsa", "opened", "major_outage"), ("ntsa", "resolved", "operational"), ("ntsa", "changed", "major_outage"),
     ]
+
+
+async def test_a_dependency_problem_is_news_for_its_dependents_only_once_it_has_settled(
+    store: Store, clock: FrozenClock
+) -> None:
+    board = SettableBoard(store, await store.catalog())
+    watcher = StatusWatcher(board, store.outbox, settle=120, clock=clock)  # type: ignore[arg-type]
+    await watcher.tick()
+    board.checks["mpesa"] = State.MAJOR_OUTAGE  # a blip: back before it settles
+    await watcher.tick()
+    clock.advance(seconds=60)
+    board.checks["mpesa"] = State.OPERATIONAL
+    await watcher.tick()
+    clock.advance(seconds=120)
+    assert await watcher.tick() == []
+
+    board.checks["mpesa"] = State.PARTIAL_OUTAGE
+    assert await watcher.tick() == []
+    clock.advance(seconds=60)
+    assert await watcher.tick() == [], "not before the dependency's own change is told"
+    clock.advance(seconds=60)
+    created = await watcher.tick()
+    dependents = sorted(s.id for s in board.catalog.services if "mpesa" in s.depends_on)
+    told = await kinds(store)
+    assert ("mpesa", "changed", "partial_outage") in told
+    assert sorted(service for service, kind, _ in told if kind == "dependency") == dependents
+    assert len(created) == 1 + len(dependents)
+    clock.advance(seconds=60)
+    assert await watcher.tick() == []
+
+    board.checks["mpesa"] = State.OPERATIONAL
+    await watcher.tick()
+    clock.advance(seconds=120)
+    ended = await watcher.tick()
+    assert len(ended) == 1 + len(dependents)
+    events = await store.outbox.events(ended)
+    ntsa = [e for e in events.values() if e.service_id == "ntsa"]
+    assert len(ntsa) == 1 and ntsa[0].rendered is not None
+    assert "is over" in ntsa[0].rendered["en"] and "M-Pesa" in ntsa[0].rendered["sw"]

@@ -85,7 +85,7 @@ async def test_the_flow_speaks_the_operators_language(hali: Harness) -> None:
 
 async def test_a_citizen_gets_the_ordinary_unknown_command_answer(hali: Harness) -> None:
     unknown = await hali.command(CITIZEN, "nosuchcommand")
-    for command in ("incident", "update", "resolve", "maintenance", "cancel", "who", "reports"):
+    for command in ("incident", "update", "resolve", "maintenance", "cancel"):
         reply = await hali.command(CITIZEN, command)
         assert reply.plain_text == unknown.plain_text
         assert reply.reply_markup is None
