@@ -91,12 +91,8 @@ class EventCounts:
 # --- writing events (inside someone else's transaction) -------------------------------------------
 
 
-async def record_event(session: AsyncSession, event: Event) -> int:
-    """Store an event and queue one delivery per subscribed, active chat, in the caller's transaction.
-
-    Returns the event id. Quiet hours are applied here: a chat inside its quiet window gets its row
-    due when the window ends.
-    """
+async def _event_row(session: AsyncSession, event: Event) -> NotificationEventRow:
+    """Add the event's row and flush, so its id is known to the deliveries written next."""
     row = NotificationEventRow(
         service_id=event.service_id, kind=event.kind.value, state=event.state.value,
         previous_state=event.previous_state.value if event.previous_state else None,
@@ -105,6 +101,16 @@ async def record_event(session: AsyncSession, event: Event) -> int:
     )
     session.add(row)
     await session.flush()
+    return row
+
+
+async def record_event(session: AsyncSession, event: Event) -> int:
+    """Store an event and queue one delivery per subscribed, active chat, in the caller's transaction.
+
+    Returns the event id. Quiet hours are applied here: a chat inside its quiet window gets its row
+    due when the window ends.
+    """
+    row = await _event_row(session, event)
     now = event.created_at
     subs, subscribers, users = SubscriptionRow, SubscriberRow, UserRow
     # Dependency news goes to the dependent's own followers: those following "all" already hear the
@@ -203,14 +209,7 @@ async def record_direct_event(
     `replaces`: an event whose pending delivery to this chat this one supersedes (the subscribers'
     "it's back" for the same return), so the chat hears the news once.
     """
-    row = NotificationEventRow(
-        service_id=event.service_id, kind=event.kind.value, state=event.state.value,
-        previous_state=event.previous_state.value if event.previous_state else None,
-        incident_id=event.incident_id, since=event.since, created_at=event.created_at,
-        payload=_payload(event),
-    )
-    session.add(row)
-    await session.flush()
+    row = await _event_row(session, event)
     if replaces is not None:
         await session.execute(delete(DeliveryRow).where(
             DeliveryRow.event_id == replaces, DeliveryRow.chat_id == chat_id, DeliveryRow.status == PENDING))

@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from bot.cli_operations import parse_since
 from bot.core.clock import FrozenClock
-from tests.cli.test_cli import run
-
-
-@pytest.fixture(autouse=True)
-def _database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
-    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+from tests.cli import run
 
 
 def test_checks_list_shows_every_bundled_check_before_any_run(capsys: pytest.CaptureFixture[str]) -> None:
