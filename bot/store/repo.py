@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
@@ -21,6 +21,9 @@ from bot.store import maintenance
 from bot.store.db import make_engine, make_sessionmaker, upgrade_schema
 from bot.store.models import AuditRow, IncidentRow, IncidentUpdateRow, ServiceRow, UserRow
 from bot.store.outbox import EventKind, Outbox, ReturnHook, forget_chat, record_incident_event
+
+_SEEN_TTL = timedelta(seconds=60)
+_SEEN_MAX = 100_000
 
 
 class NotFound(LookupError):
@@ -61,6 +64,8 @@ class Store:
         self.erasers: list[Eraser] = []
         # Run in the outbox's transaction when a service returns to operational (report follow-ups).
         self.on_return: list[ReturnHook] = []
+        # chat id -> (language, when last written as seen): see touch_user.
+        self._seen: dict[int, tuple[str | None, datetime]] = {}
 
     @classmethod
     def from_url(cls, url: str, *, clock: Clock = system_clock, **engine_kwargs: Any) -> Store:
@@ -223,17 +228,26 @@ class Store:
     # --- users ----------------------------------------------------------------------------------
 
     async def touch_user(self, chat_id: int) -> str | None:
-        """Record that a chat was seen; return its stored language choice."""
+        """Record that a chat was seen; return its stored language choice.
+
+        Safe when several updates from a new chat arrive at once (the insert ignores a row another
+        update just made). "Last seen" is coarse on purpose, to the minute, so a chat seen in the last
+        minute is answered from memory without a database round trip; a language chosen through
+        another replica shows here within that minute.
+        """
         now = self.clock()
+        seen = self._seen.get(chat_id)
+        if seen is not None and now - seen[1] < _SEEN_TTL:
+            return seen[0]
         async with self.sessions.begin() as session:
-            row = await session.get(UserRow, chat_id)
-            if row is None:
-                session.add(UserRow(chat_id=chat_id, first_seen=now, last_seen=now))
-                return None
-            # Coarse on purpose: one write a minute per chat is plenty for "last seen".
-            if (now - row.last_seen).total_seconds() >= 60:
-                row.last_seen = now
-            return row.language
+            await session.execute(self._insert_ignore(UserRow, chat_id=chat_id, first_seen=now, last_seen=now))
+            language, last_seen = (await session.execute(
+                select(UserRow.language, UserRow.last_seen).where(UserRow.chat_id == chat_id)
+            )).one()
+            if now - last_seen >= _SEEN_TTL:
+                await session.execute(update(UserRow).where(UserRow.chat_id == chat_id).values(last_seen=now))
+        self._remember_seen(chat_id, language, now)
+        return language
 
     async def user_language(self, chat_id: int) -> str | None:
         async with self.sessions() as session:
@@ -242,11 +256,26 @@ class Store:
     async def set_language(self, chat_id: int, language: str) -> None:
         now = self.clock()
         async with self.sessions.begin() as session:
-            row = await session.get(UserRow, chat_id)
-            if row is None:
-                session.add(UserRow(chat_id=chat_id, language=language, first_seen=now, last_seen=now))
-            else:
-                row.language, row.last_seen = language, now
+            await session.execute(self._insert_ignore(UserRow, chat_id=chat_id, first_seen=now, last_seen=now))
+            await session.execute(
+                update(UserRow).where(UserRow.chat_id == chat_id).values(language=language, last_seen=now)
+            )
+        self._remember_seen(chat_id, language, now)
+
+    def _insert_ignore(self, table: type[UserRow], **values: Any) -> Any:
+        """INSERT … ON CONFLICT DO NOTHING, in the dialect of this store."""
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            return pg_insert(table).values(**values).on_conflict_do_nothing()
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table).values(**values).on_conflict_do_nothing()
+
+    def _remember_seen(self, chat_id: int, language: str | None, at: datetime) -> None:
+        if len(self._seen) >= _SEEN_MAX:
+            self._seen.clear()  # bounded memory; the next touches simply go to the database again
+        self._seen[chat_id] = (language, at)
 
     async def user_data(self, chat_id: int) -> UserData | None:
         async with self.sessions() as session:
@@ -257,6 +286,7 @@ class Store:
 
     async def forget_user(self, chat_id: int) -> bool:
         """Erase everything kept about a chat. Returns whether there was anything."""
+        self._seen.pop(chat_id, None)
         async with self.sessions.begin() as session:
             for erase in self.erasers:
                 await erase(session, chat_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
 import pytest
@@ -101,3 +102,19 @@ async def test_it_remembers_a_chat_its_language_and_forgets_it(store: Store, clo
 async def test_a_big_telegram_chat_id_fits(store: Store) -> None:
     await store.touch_user(-1001234567890)
     assert await store.user_data(-1001234567890) is not None
+
+
+async def test_updates_arriving_at_once_from_a_new_chat_do_not_collide(store: Store) -> None:
+    # Several replicas (or concurrent handlers) may see a new chat's first messages together.
+    other = Store(store.engine, clock=store.clock)
+    results = await asyncio.gather(*(s.touch_user(555) for s in (store, other) for _ in range(5)))
+    assert results == [None] * 10
+    assert await store.count_users() == 1
+
+
+async def test_a_language_chosen_elsewhere_is_seen_after_a_minute(store: Store, clock: FrozenClock) -> None:
+    other = Store(store.engine, clock=store.clock)
+    assert await store.touch_user(77) is None
+    await other.set_language(77, "sw")
+    clock.advance(seconds=61)
+    assert await store.touch_user(77) == "sw"
