@@ -1,0 +1,822 @@
+"""How fast Hali answers status questions over Telegram, next to a bare python-telegram-bot echo bot.
+
+What is measured:
+
+1. Hali's real bot, wired as ``hali run`` wires it (Store, ``ensure_ready``, the report store, the
+   status board with every source and a 2 s cache, ``build_application`` with its default concurrency,
+   its post_init with the alert notifier, long polling), but without the automatic-check runner,
+   which would probe the real sites. It polls
+   the strict fake Bot API (``tests/fakes/botapi.py``) running as a separate process; two incidents
+   are open.
+2. A bare PTB echo bot (same concurrency, same fake settings) on a second fake process.
+
+   Both are warmed up with a round that is not counted. Then each measured round pushes N status
+   questions (English, Swahili, Sheng, different services) from many chats new to the bots in one
+   batch, first to one bot, then the same questions to the other; rounds alternate which bot goes
+   first. From the push to each reply, as timestamped by the fake: replies per second and latency
+   p50/p99/max per message, the median over rounds printed side by side. Each reply is matched to a
+   question of its chat (Hali: the card's refresh button names the service asked about; echo: the
+   same text); replies that never came, replies that match nothing and errors are counted. The CPU
+   used meanwhile by the bot, the fake, PostgreSQL and the rest of the machine is printed too: rounds
+   run while other processes were busy are slower and noisier.
+3. ``engine.answer`` alone, in process (``hali ask`` without the process start-up, on the bot's
+   board with its 2 s cache): mean, p50, p99 and max over varied messages (services, languages,
+   typos, long messages).
+
+Run from the repository root:
+
+    python benchmarks/answer_throughput.py
+    python benchmarks/answer_throughput.py --db postgres   # fresh database on 127.0.0.1:5432, dropped after
+
+It prints numbers; it exits non-zero only when the benchmark itself cannot run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import inspect
+import logging
+import os
+import platform
+import random
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
+
+import aiohttp
+import httpx
+import sqlalchemy
+import telegram
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
+
+from bot.catalog.model import Text
+from bot.cli import ensure_ready
+from bot.config import Settings
+from bot.core.status import State
+from bot.engine import Engine
+from bot.i18n import load_translators
+from bot.sources import make_board, status_board
+from bot.store.repo import Store
+from bot.store.reports import CrowdSignals, report_store
+from bot.telegram import notifier
+from bot.telegram.app import ALLOWED_UPDATES, build_application
+from bot.telegram.context import Hali
+from bot.telegram.reports import stop_retention
+from tests.fakes.botapi import TOKEN
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONCURRENCY: int = inspect.signature(build_application).parameters["concurrent_updates"].default
+POLL_TIMEOUT = Settings().poll_timeout_seconds  # what `hali run` long-polls with
+PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"  # as `hali run` logs
+
+# How people name the services, and how they ask whether one works.
+SERVICE_NAMES: dict[str, tuple[str, ...]] = {
+    "ecitizen": ("eCitizen", "ecitizen", "e-citizen", "E-Citizen"),
+    "kra": ("KRA", "iTax", "itax", "kra itax"),
+    "ntsa": ("NTSA", "ntsa", "ntsa tims"),
+    "sha": ("SHA", "NHIF", "sha"),
+    "nssf": ("NSSF", "nssf portal"),
+    "helb": ("HELB", "helb portal"),
+    "kuccps": ("KUCCPS", "kuccps site"),
+    "brs": ("BRS", "brs"),
+    "ardhisasa": ("Ardhisasa", "ardhisasa"),
+    "immigration": ("the passport portal", "eVisa"),
+    "good-conduct": ("good conduct",),
+    "kplc": ("KPLC", "kplc tokens"),
+    "mpesa": ("M-Pesa", "mpesa"),
+    "iebc": ("IEBC",),
+}
+STATUS_TEMPLATES: tuple[str, ...] = (
+    "is {s} down?",
+    "Is {s} working?",
+    "is {s} down right now",
+    "Is {s} working today",
+    "{s} inafanya kazi?",
+    "{s} iko on?",
+    "{s} iko down?",
+    "{s} iko sawa?",
+    "Kwani {s} imekufa tena?",
+    "{s} haifanyi kazi leo?",
+    "{s} iko on saa hii?",
+    "hii {s} inawork?",
+)
+OTHER_TEMPLATES: tuple[str, ...] = (
+    "Nawezaje kulipa {s} kama ecitizen iko down?",
+    "how else can I pay {s}?",
+    "{s} inarudisha error",
+    "Paid on {s} but nothing happened",
+    "Sipati OTP ya {s}",
+    "{s} portal inaload tu haifunguki",
+)
+FREE_TEXTS: tuple[str, ...] = (
+    "Niaje", "hello", "help", "Habari, unasaidia na nini?", "is anything down?", "system iko down?",
+    "Futa data yangu", "asdf qwerty", "😀😀😀", "12345", "what is the capital of France?",
+    "Page iko blank tu", "Where can I get help in person?", "Acha kunitumia messages",
+)
+FILLER = (
+    "Nimejaribu tangu asubuhi na bado inakataa, nimeenda cyber mara mbili na wao pia hawawezi. "
+    "I have tried from two phones and the office computer and the page just keeps loading. "
+)
+
+
+# --- results ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Question:
+    chat_id: int
+    text: str
+    language_code: str | None
+
+
+@dataclass
+class RoundResult:
+    latencies: list[float] = field(default_factory=list)  # seconds from the push, matched replies, sorted
+    missing: int = 0
+    unmatched: int = 0
+    errors: int = 0
+    push_seconds: float = 0.0
+    bot_cpu: float = 0.0  # seconds of CPU of this process during the round
+    fake_cpu: float = 0.0
+    db_cpu: float = 0.0  # seconds of CPU of the PostgreSQL server processes
+    other_cpu: float = 0.0  # seconds of CPU the rest of the machine used meanwhile (noise, if not ~0)
+    steal: float = 0.0  # seconds the hypervisor gave to other guests
+    window: float = 0.0  # seconds from the push until the end of the round was noticed
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.latencies[-1] if self.latencies else 0.0
+
+    @property
+    def cpu_per_reply(self) -> float:
+        return self.bot_cpu / max(1, len(self.latencies))
+
+
+class ErrorCounter(logging.Handler):
+    """Counts ERROR records: PTB and Hali's error handler log every failed update."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile of sorted values."""
+    if not values:
+        return float("nan")
+    rank = max(1, -(-len(values) * q // 100))
+    return values[int(rank) - 1]
+
+
+# --- the fake Bot API in its own process ---------------------------------------------------------
+
+
+class FakeProcess:
+    def __init__(self, log_path: Path) -> None:
+        self.log_path = log_path
+        self.process: asyncio.subprocess.Process | None = None
+        self.base_url = ""
+        self.root = ""
+        # aiohttp rather than httpx: the control calls run in the bot's process, so they should cost little.
+        self.client: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        self.client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
+        with self.log_path.open("wb") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "tests.fakes.botapi", "--port", "0", "--no-keep-requests",
+                cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=log,
+                # Its own session: Ctrl-C reaches only this script, which then stops the fake itself.
+                start_new_session=True,
+            )
+        RUNNING.append(self.process)
+        assert self.process.stdout is not None
+        try:
+            line = await asyncio.wait_for(self.process.stdout.readline(), 20)
+        except TimeoutError:
+            raise RuntimeError(f"the fake Bot API did not start; see {self.log_path}") from None
+        match = re.search(r"base_url=(http://\S+?)/bot\b", line.decode())
+        if match is None:
+            raise RuntimeError(f"the fake Bot API did not start: {line!r}; {_tail(self.log_path)}")
+        self.root = match.group(1)
+        self.base_url = f"{self.root}/bot"
+        for _ in range(200):
+            try:
+                await self.stats()
+                return
+            except aiohttp.ClientError:
+                await asyncio.sleep(0.05)
+        raise RuntimeError(f"the fake Bot API at {self.root} does not answer")
+
+    async def _call(self, action: str, body: Any = None) -> Any:
+        assert self.client is not None
+        method = "GET" if body is None else "POST"
+        async with self.client.request(method, f"{self.root}/_fake/{action}", json=body) as response:
+            response.raise_for_status()
+            return (await response.json())["result"]
+
+    async def stats(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("stats")
+        return result
+
+    async def sent(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = await self._call("sent")
+        return result
+
+    async def push(self, updates: list[dict[str, Any]]) -> None:
+        await self._call("updates", updates)
+
+    def cpu_seconds(self) -> float:
+        assert self.process is not None
+        return _proc_cpu(self.process.pid)
+
+    async def stop(self) -> None:
+        if self.client is not None:
+            await self.client.close()
+        process = self.process
+        if process is None or process.returncode is not None:
+            return
+        process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), 5)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+RUNNING: list[asyncio.subprocess.Process] = []  # killed on the way out if still alive
+
+
+def _proc_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_cpu() -> tuple[float, float]:
+    """Busy and stolen CPU seconds of the whole machine since boot."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    tick = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq) / tick, steal / tick
+
+
+def _postgres_cpu() -> float:
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # the process ended meanwhile
+        if text.split(" ", 2)[1] == "(postgres)":
+            fields = text.rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+@asynccontextmanager
+async def fake_api(log_path: Path) -> AsyncIterator[FakeProcess]:
+    fake = FakeProcess(log_path)
+    try:
+        await fake.start()
+        yield fake
+    finally:
+        await fake.stop()
+
+
+# --- questions ------------------------------------------------------------------------------------
+
+
+def status_questions() -> list[str]:
+    return [t.format(s=name) for t in STATUS_TEMPLATES for names in SERVICE_NAMES.values() for name in names]
+
+
+async def hali_keys(engine: Engine, texts: Sequence[str]) -> dict[str, str]:
+    """The refresh button each question's card carries; questions that get no card are left out."""
+    keys: dict[str, str] = {}
+    for text in texts:
+        answer = await engine.answer(text)
+        data = [b.data for row in answer.reply.buttons for b in row if b.data and b.data.startswith("r:")]
+        if data:
+            keys[text] = data[0]
+    return keys
+
+
+def make_round(rng: random.Random, texts: Sequence[str], n: int, users: int, first_chat: int) -> list[Question]:
+    """n questions from `users` chats, each chat asking about n/users of them, in a shuffled burst."""
+    languages = [rng.choice((None, "en", "sw", "en-GB")) for _ in range(users)]
+    chats = [i % users for i in range(n)]
+    rng.shuffle(chats)
+    return [Question(first_chat + c, rng.choice(texts), languages[c]) for c in chats]
+
+
+def as_updates(questions: Sequence[Question], first_message_id: int) -> list[dict[str, Any]]:
+    now = int(time.time())
+    updates = []
+    for i, q in enumerate(questions):
+        user: dict[str, Any] = {"id": q.chat_id, "is_bot": False, "first_name": "Amina"}
+        if q.language_code:
+            user["language_code"] = q.language_code
+        updates.append({"message": {
+            "message_id": first_message_id + i,
+            "from": user,
+            "chat": {"id": q.chat_id, "type": "private", "first_name": "Amina"},
+            "date": now,
+            "text": q.text,
+        }})
+    return updates
+
+
+def hali_reply_key(record: dict[str, Any]) -> str:
+    markup = record.get("reply_markup") or {}
+    for row in markup.get("inline_keyboard", []):
+        for button in row:
+            data = button.get("callback_data") or ""
+            if data.startswith("r:"):
+                return str(data)
+    return ""
+
+
+def echo_reply_key(record: dict[str, Any]) -> str:
+    return str(record.get("text") or "")
+
+
+def engine_messages(rng: random.Random, n: int) -> list[str]:
+    names = [name for names in SERVICE_NAMES.values() for name in names]
+
+    def typo(word: str) -> str:
+        if len(word) < 4:
+            return word
+        i = rng.randrange(1, len(word) - 1)
+        return rng.choice((word[:i] + word[i + 1:], word[:i] + word[i] + word[i:],
+                           word[:i - 1] + word[i] + word[i - 1] + word[i + 1:]))
+
+    messages = []
+    for _ in range(n):
+        kind = rng.random()
+        name = rng.choice(names)
+        if kind < 0.45:
+            text = rng.choice(STATUS_TEMPLATES).format(s=name)
+        elif kind < 0.6:
+            text = rng.choice(STATUS_TEMPLATES).format(s=typo(name))
+        elif kind < 0.75:
+            text = rng.choice(OTHER_TEMPLATES).format(s=name)
+        elif kind < 0.88:
+            text = rng.choice(FREE_TEXTS)
+        else:
+            body = FILLER * rng.randint(2, 25)
+            question = rng.choice(STATUS_TEMPLATES).format(s=name)
+            text = f"{question} {body}" if rng.random() < 0.5 else f"{body}{question}"
+        suffix = rng.choice(("", "", " leo", " please", "??", " sasa hivi", " 🙏"))
+        text = text + suffix
+        messages.append(text.upper() if rng.random() < 0.05 else text)
+    return messages
+
+
+# --- the bots -------------------------------------------------------------------------------------
+
+
+@dataclass
+class RunningBot:
+    name: str
+    fake: FakeProcess
+    expected_key: Callable[[str], str]  # question text -> what its reply must carry
+    reply_key: Callable[[dict[str, Any]], str]  # sent record -> what it carries
+    rounds: list[RoundResult] = field(default_factory=list)
+    next_message_id: int = 1
+
+    async def round(self, questions: list[Question], errors: ErrorCounter, idle_timeout: float) -> RoundResult:
+        """Push every question at once, wait for the replies, match them to their questions."""
+        fake = self.fake
+        updates = as_updates(questions, self.next_message_id)
+        self.next_message_id += len(questions)
+        before = await fake.stats()
+        sent_before = before["by_method"].get("sendMessage", 0)
+        fake_errors_before, log_errors_before = before["errors"], errors.count
+        db_cpu_before = _postgres_cpu()
+        cpu_before, fake_cpu_before, machine_before = _own_cpu(), fake.cpu_seconds(), _machine_cpu()
+
+        pushed_at = time.time()
+        await fake.push(updates)
+        push_seconds = time.time() - pushed_at
+
+        # The fake timestamps every reply, so this loop only has to notice the end, not time it.
+        seen, progress_at = 0, time.monotonic()
+        while True:
+            stats = await fake.stats()
+            done = stats["by_method"].get("sendMessage", 0) - sent_before
+            if done >= len(questions):
+                break
+            if done != seen:
+                seen, progress_at = done, time.monotonic()
+            elif time.monotonic() - progress_at > idle_timeout:
+                break
+            await asyncio.sleep(0.05)
+        window = time.time() - pushed_at
+        bot_cpu, fake_cpu = _own_cpu() - cpu_before, fake.cpu_seconds() - fake_cpu_before
+        busy, steal = (after - before for after, before in zip(_machine_cpu(), machine_before, strict=True))
+        db_cpu = _postgres_cpu() - db_cpu_before
+
+        expected: dict[int, list[str]] = defaultdict(list)
+        for q in questions:
+            expected[q.chat_id].append(self.expected_key(q.text))
+        result = RoundResult(push_seconds=push_seconds, bot_cpu=bot_cpu, fake_cpu=fake_cpu,
+                             db_cpu=db_cpu, other_cpu=max(0.0, busy - bot_cpu - fake_cpu - db_cpu), steal=steal,
+                             window=window)
+        for record in await fake.sent():
+            waiting = expected.get(record["chat_id"])
+            if record["method"] != "sendMessage" or waiting is None:
+                continue
+            key = self.reply_key(record)
+            if key in waiting:
+                waiting.remove(key)
+                result.latencies.append(record["timestamp"] - pushed_at)
+            else:
+                result.unmatched += 1
+        result.latencies.sort()
+        result.missing = sum(len(keys) for keys in expected.values())
+        result.errors = (stats["errors"] - fake_errors_before) + (errors.count - log_errors_before)
+        return result
+
+
+async def poll(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    assert app.updater is not None
+    await app.updater.start_polling(
+        poll_interval=0, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False
+    )
+
+
+async def stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    assert app.updater is not None
+    if app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await app.stop()
+
+
+@dataclass
+class Plan:
+    args: argparse.Namespace
+    db_url: str
+    workdir: Path
+    errors: ErrorCounter
+    keys: dict[str, str] = field(default_factory=dict)  # status question -> its card's refresh button
+
+    @property
+    def texts(self) -> list[str]:
+        return sorted(self.keys)
+
+
+async def prepare_store(plan: Plan) -> None:
+    """Schema, catalogue and two open incidents, so that some cards have an operator's content."""
+    store = Store.from_url(plan.db_url)
+    try:
+        await ensure_ready(store)
+        await store.open_incident(
+            "ecitizen", State.MAJOR_OUTAGE,
+            Text("Payments are failing", "Malipo hayapiti"), actor="benchmark",
+            message=Text("M-Pesa payments are not confirmed; the team is working on it.",
+                         "Malipo ya M-Pesa hayathibitishwi; timu inashughulikia."),
+            workaround=Text("Do not pay twice; wait for the SMS.", "Usilipe mara mbili; subiri SMS."),
+        )
+        await store.open_incident(
+            "kra", State.DEGRADED, Text("iTax is slow", "iTax iko polepole"), actor="benchmark",
+            message=Text("Filing takes longer than usual.", "Kuwasilisha kunachukua muda zaidi."),
+        )
+        engine = Engine(status_board(store, Settings(), max_age=60))
+        plan.keys = await hali_keys(engine, status_questions())
+    finally:
+        await store.close()
+    if not plan.keys:
+        raise RuntimeError("no question got a status card; the question bank no longer fits the bot")
+
+
+@asynccontextmanager
+async def running_hali(plan: Plan) -> AsyncIterator[RunningBot]:
+    async with fake_api(plan.workdir / "fake-hali.log") as fake:
+        # As bot/run.py builds it, after preparing the store with a pool of its own.
+        store = Store.from_url(plan.db_url)
+        settings = Settings(token=TOKEN, api_base_url=fake.base_url, database_url=plan.db_url)
+        reports = report_store(store, settings)
+        board = make_board(store, max_age=settings.status_cache_seconds, extra=[CrowdSignals(reports)])
+        app = build_application(Hali(settings, store, Engine(board), reports),
+                                concurrent_updates=plan.args.concurrency)
+        try:
+            async with app:
+                if app.post_init is not None:
+                    await app.post_init(app)  # commands, report retention, the alert notifier
+                await app.start()
+                try:
+                    await poll(app)
+                    yield RunningBot("hali", fake, plan.keys.__getitem__, hali_reply_key)
+                finally:
+                    await stop(app)
+        finally:
+            # What bot/run.py does after shutdown, less the check runner it never started here.
+            await notifier.stop(app)
+            await stop_retention(app)
+            await store.close()
+
+
+@asynccontextmanager
+async def running_echo(plan: Plan) -> AsyncIterator[RunningBot]:
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.message is not None and update.message.text is not None
+        await update.message.reply_text(update.message.text)
+
+    async with fake_api(plan.workdir / "fake-echo.log") as fake:
+        app = (ApplicationBuilder().token(TOKEN).base_url(fake.base_url)
+               .concurrent_updates(plan.args.concurrency).build())
+        app.add_handler(MessageHandler(filters.TEXT, echo))
+        async with app:
+            await app.start()
+            try:
+                await poll(app)
+                yield RunningBot("echo", fake, lambda text: text, echo_reply_key)
+            finally:
+                await stop(app)
+
+
+async def bench_bots(plan: Plan) -> tuple[RunningBot, RunningBot]:
+    """Both bots run side by side, each on its own fake; only one is asked at a time.
+
+    Rounds alternate which bot goes first (hali-echo, echo-hali, ...), so that a machine that gets
+    slower or faster over the run does not favour either. Every round asks chats the bots have not
+    seen before, so every round is the same work.
+    """
+    a = plan.args
+    async with AsyncExitStack() as stack:
+        hali = await stack.enter_async_context(running_hali(plan))
+        echo = await stack.enter_async_context(running_echo(plan))
+        warmup = make_round(random.Random(a.seed), plan.texts, a.warmup, min(a.users, a.warmup), 2_000_000_000)
+        for bot in (hali, echo):
+            await bot.round(warmup, plan.errors, a.idle_timeout)
+        for r in range(a.rounds):
+            questions = make_round(random.Random(a.seed + 1 + r), plan.texts, a.n, a.users,
+                                   1_000_000_000 + r * 10_000_000)
+            for bot in (hali, echo) if r % 2 == 0 else (echo, hali):
+                bot.rounds.append(await bot.round(questions, plan.errors, a.idle_timeout))
+    return hali, echo
+
+
+@dataclass
+class EngineResult:
+    timings: list[float]  # seconds, sorted
+    distinct: int
+
+
+async def bench_engine(plan: Plan) -> EngineResult:
+    rng = random.Random(plan.args.seed)
+    messages = engine_messages(rng, plan.args.engine_n)
+    warmup = engine_messages(rng, min(500, plan.args.engine_n))
+    store = Store.from_url(plan.db_url)
+    try:
+        await ensure_ready(store)
+        engine = Engine(status_board(store, Settings(), max_age=Settings().status_cache_seconds))
+        for text in warmup:
+            await engine.answer(text)
+        timings = []
+        clock = time.perf_counter
+        for text in messages:
+            started = clock()
+            await engine.answer(text)
+            timings.append(clock() - started)
+    finally:
+        await store.close()
+    timings.sort()
+    return EngineResult(timings, len(set(messages)))
+
+
+# --- database -------------------------------------------------------------------------------------
+
+
+async def _pg_admin(url: str, sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url, timeout=10)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@asynccontextmanager
+async def database(kind: str, workdir: Path, admin_url: str) -> AsyncIterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite+aiosqlite:///{workdir / 'hali.db'}"
+        return
+    name = f"hali_bench_{uuid.uuid4().hex[:10]}"
+    await _pg_admin(admin_url, f'CREATE DATABASE "{name}"')
+    try:
+        base = admin_url.rsplit("/", 1)[0].split("://", 1)[1]
+        yield f"postgresql+asyncpg://{base}/{name}"
+    finally:
+        await _pg_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# --- output ---------------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,
+                                text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return (f"machine: nproc={nproc} {model or platform.machine()}, {platform.system()} {platform.release()}\n"
+            f"python {platform.python_version()}, python-telegram-bot {telegram.__version__}, "
+            f"SQLAlchemy {sqlalchemy.__version__}, httpx {httpx.__version__}; code at {commit or 'unknown'}")
+
+
+def report_bots(hali: RunningBot, echo: RunningBot, *, postgres: bool) -> str:
+    def ms(value: float) -> str:
+        return f"{value * 1000:.1f}"
+
+    def ratio(a: float, b: float) -> str:
+        return f"{a / b:.2f}" if b else "-"
+
+    lines = []
+    for r, (h, e) in enumerate(zip(hali.rounds, echo.rounds, strict=True), 1):
+        first = "hali" if r % 2 else "echo"
+        lines.append(f"round {r} ({first} first): hali {h.rate:.0f}/s, echo {e.rate:.0f}/s, "
+                     f"hali/echo {ratio(h.rate, e.rate)}; p50 {ms(percentile(h.latencies, 50))} / "
+                     f"{ms(percentile(e.latencies, 50))} ms; p99 {ms(percentile(h.latencies, 99))} / "
+                     f"{ms(percentile(e.latencies, 99))} ms")
+
+    def med(bot: RunningBot, value: Callable[[RoundResult], float]) -> float:
+        return statistics.median(value(r) for r in bot.rounds)
+
+    def total(bot: RunningBot, value: Callable[[RoundResult], int]) -> str:
+        return str(sum(value(r) for r in bot.rounds))
+
+    rows: list[tuple[str, str, str, str]] = []
+    h, e = med(hali, lambda r: r.rate), med(echo, lambda r: r.rate)
+    rows.append(("replies/s", f"{h:.0f}", f"{e:.0f}", ratio(h, e)))
+    for label, q in (("latency p50 (ms)", 50), ("latency p99 (ms)", 99), ("latency max (ms)", 100)):
+        h, e = (statistics.median(percentile(r.latencies, q) for r in bot.rounds) for bot in (hali, echo))
+        rows.append((label, ms(h), ms(e), ratio(h, e)))
+    h, e = med(hali, lambda r: r.cpu_per_reply), med(echo, lambda r: r.cpu_per_reply)
+    rows.append(("bot CPU per reply (ms)", ms(h), ms(e), ratio(h, e)))
+    rows += [
+        ("bot CPU (% of a core)", f"{100 * med(hali, lambda r: r.bot_cpu / r.window):.0f}",
+         f"{100 * med(echo, lambda r: r.bot_cpu / r.window):.0f}", ""),
+        ("fake API CPU (% of a core)", f"{100 * med(hali, lambda r: r.fake_cpu / r.window):.0f}",
+         f"{100 * med(echo, lambda r: r.fake_cpu / r.window):.0f}", ""),
+        *([("PostgreSQL server (% of a core)", f"{100 * med(hali, lambda r: r.db_cpu / r.window):.0f}",
+            f"{100 * med(echo, lambda r: r.db_cpu / r.window):.0f}", "")] if postgres else []),
+        ("other processes (% of a core)", f"{100 * med(hali, lambda r: r.other_cpu / r.window):.0f}",
+         f"{100 * med(echo, lambda r: r.other_cpu / r.window):.0f}", ""),
+        ("host steal (% of a core)", f"{100 * med(hali, lambda r: r.steal / r.window):.0f}",
+         f"{100 * med(echo, lambda r: r.steal / r.window):.0f}", ""),
+        ("push of the batch (ms)", ms(med(hali, lambda r: r.push_seconds)),
+         ms(med(echo, lambda r: r.push_seconds)), ""),
+        ("replies matched (all rounds)", total(hali, lambda r: len(r.latencies)),
+         total(echo, lambda r: len(r.latencies)), ""),
+        ("never arrived", total(hali, lambda r: r.missing), total(echo, lambda r: r.missing), ""),
+        ("unmatched replies", total(hali, lambda r: r.unmatched), total(echo, lambda r: r.unmatched), ""),
+        ("errors", total(hali, lambda r: r.errors), total(echo, lambda r: r.errors), ""),
+    ]
+    lines.append(f"\n{f'median over {len(hali.rounds)} rounds':<30}{'hali':>10}{'echo':>10}{'hali/echo':>11}")
+    lines += [f"{label:<30}{h_:>10}{e_:>10}{r_:>11}" for label, h_, e_, r_ in rows]
+    return "\n".join(lines)
+
+
+def report_engine(result: EngineResult, budget_ms: float = 5.0) -> str:
+    t = result.timings
+    over = sum(1 for v in t if v * 1000 > budget_ms)
+    return (f"engine.answer alone ({len(t)} messages, {result.distinct} distinct): "
+            f"mean {1000 * sum(t) / len(t):.3f} ms, p50 {1000 * percentile(t, 50):.3f} ms, "
+            f"p99 {1000 * percentile(t, 99):.3f} ms, max {1000 * t[-1]:.3f} ms; "
+            f"{over} over {budget_ms:g} ms")
+
+
+# --- main -----------------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--n", type=int, default=2000, help="questions in each measured round")
+    parser.add_argument("--users", type=int, default=500, help="distinct chats asking them")
+    parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY,
+                        help="concurrent_updates for both bots (default: what `hali run` uses)")
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--engine-n", type=int, default=5000, help="messages for engine.answer alone")
+    parser.add_argument("--warmup", type=int, default=300, help="questions in the unmeasured first round")
+    parser.add_argument("--rounds", type=int, default=2, help="measured rounds per bot, alternating which goes first")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--idle-timeout", type=float, default=15.0,
+                        help="seconds without a new reply before the rest count as never arrived")
+    parser.add_argument("--pg-admin-url", default=PG_ADMIN_URL, help="where --db postgres creates its database")
+    args = parser.parse_args(argv)
+    for name in ("n", "users", "concurrency", "engine_n", "warmup", "rounds"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    return args
+
+
+def setup_logging(path: Path) -> ErrorCounter:
+    # `hali run` logs at INFO with httpx quietened; both bots pay the same, into a file here.
+    root = logging.getLogger()
+    root.setLevel(logging.INFO)
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root.addHandler(handler)
+    counter = ErrorCounter()
+    root.addHandler(counter)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    return counter
+
+
+async def run(args: argparse.Namespace, workdir: Path) -> None:
+    # SIGTERM takes the way out Ctrl-C takes, so the fakes and the database are cleaned up.
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
+    errors = setup_logging(workdir / "bot.log")
+    load_translators()
+    print(machine())
+    print(f"parameters: --n {args.n} --users {args.users} --concurrency {args.concurrency} --db {args.db} "
+          f"--engine-n {args.engine_n} --warmup {args.warmup} --rounds {args.rounds} --seed {args.seed}\n"
+          f"fake Bot API: one process per bot, --no-keep-requests, no rate limit", flush=True)
+    async with database(args.db, workdir, args.pg_admin_url) as db_url:
+        plan = Plan(args, db_url, workdir, errors)
+        await prepare_store(plan)
+        hali, echo = await bench_bots(plan)
+        print(f"\neach round: {args.n} status questions ({len(plan.texts)} distinct, English/Swahili/Sheng, "
+              f"{len(set(plan.keys.values()))} services) from {min(args.users, args.n)} chats new to the bot, "
+              f"pushed at once;\nlatency = reply timestamp at the fake - push time; warm-up round "
+              f"({args.warmup} questions) not counted")
+        print(report_bots(hali, echo, postgres=args.db == "postgres"), flush=True)
+        engine = await bench_engine(plan)
+        print()
+        print(report_engine(engine))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="hali-bench-") as tmp:
+        workdir = Path(tmp)
+        try:
+            asyncio.run(run(args, workdir))
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            print("interrupted", file=sys.stderr)
+            return 130
+        except Exception as exc:
+            print(f"benchmark failed: {exc!r}", file=sys.stderr)
+            for log in sorted(workdir.glob("*.log")):
+                tail = _tail(log)
+                if tail:
+                    print(f"--- {log.name}\n{tail}", file=sys.stderr)
+            return 1
+        finally:
+            for process in RUNNING:
+                if process.returncode is None:
+                    try:
+                        os.kill(process.pid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+            logging.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
