@@ -675,12 +675,12 @@ def report_bots(hali: RunningBot, echo: RunningBot, *, postgres: bool) -> str:
         return f"{a / b:.2f}" if b else "-"
 
     lines = []
-    for r, (h, e) in enumerate(zip(hali.rounds, echo.rounds, strict=True), 1):
-        first = "hali" if r % 2 else "echo"
-        lines.append(f"round {r} ({first} first): hali {h.rate:.0f}/s, echo {e.rate:.0f}/s, "
-                     f"hali/echo {ratio(h.rate, e.rate)}; p50 {ms(percentile(h.latencies, 50))} / "
-                     f"{ms(percentile(e.latencies, 50))} ms; p99 {ms(percentile(h.latencies, 99))} / "
-                     f"{ms(percentile(e.latencies, 99))} ms")
+    for n, (hr, er) in enumerate(zip(hali.rounds, echo.rounds, strict=True), 1):
+        first = "hali" if n % 2 else "echo"
+        lines.append(f"round {n} ({first} first): hali {hr.rate:.0f}/s, echo {er.rate:.0f}/s, "
+                     f"hali/echo {ratio(hr.rate, er.rate)}; p50 {ms(percentile(hr.latencies, 50))} / "
+                     f"{ms(percentile(er.latencies, 50))} ms; p99 {ms(percentile(hr.latencies, 99))} / "
+                     f"{ms(percentile(er.latencies, 99))} ms")
 
     def med(bot: RunningBot, value: Callable[[RoundResult], float]) -> float:
         return statistics.median(value(r) for r in bot.rounds)
