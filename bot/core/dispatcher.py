@@ -127,7 +127,7 @@ class TokenBucket:
         self.rate = rate
         self.monotonic = monotonic
         self.sleep = sleep
-        self.window = window
+        self.window = self.base_window = window
         self._next = 0.0  # when the next permit is free
         self._paused_until = 0.0
         self._lock = asyncio.Lock()
@@ -158,6 +158,11 @@ class TokenBucket:
     def widen(self, step: float = 0.02, most: float = 1.25) -> None:
         """After a 429: the messages reached Telegram closer together than they left; allow for it."""
         self.window = min(most, self.window + step)
+
+    def narrow(self, step: float = 0.0002) -> None:
+        """After a success: creep back towards the base window (one 429's widening per 100 sends),
+        so a burst of load on the machine does not slow every later broadcast."""
+        self.window = max(self.base_window, self.window - step)
 
 
 # --- the dispatcher --------------------------------------------------------------------------------------
@@ -355,6 +360,7 @@ class Dispatcher:
                     self.stats.retried += 1
             else:
                 self.stats.sent += 1
+                self.bucket.narrow()
                 self._confirmed.append(row.id)
                 if len(self._confirmed) >= self.settings.marks_per_commit():
                     await self._flush_marks()

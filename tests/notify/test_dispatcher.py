@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 from bot.catalog.model import Text
-from bot.core.dispatcher import Dispatcher
+from bot.core.dispatcher import Dispatcher, TokenBucket
 from bot.core.notifications import ALL_SERVICES
 from bot.core.status import State
 from bot.store.outbox import DEACTIVATED, FAILED, PENDING, SENT
@@ -267,3 +269,15 @@ async def test_a_resolve_with_another_problem_open_says_so(
     text = api.messages_to(1)[-1].plain_text or ""
     assert "one problem resolved" in text and "Degraded performance" in text
     assert "working again" not in text
+
+
+async def test_pacing_widens_after_a_429_and_creeps_back_after_successes(fake_time: FakeTime) -> None:
+    bucket = TokenBucket(30, monotonic=fake_time.monotonic, sleep=fake_time.sleep)
+    for _ in range(31):
+        await bucket.take()
+    assert fake_time.now - 1000.0 >= 1.03 - 1 / 30, "31 permits never fit in the base window"
+    bucket.widen()
+    assert bucket.window == pytest.approx(1.05)
+    for _ in range(100):
+        bucket.narrow()
+    assert bucket.window == pytest.approx(1.03)
