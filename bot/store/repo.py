@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -18,12 +18,10 @@ from bot.core.clock import Clock, system_clock
 from bot.core.maintenance import Every, MaintenanceWindow
 from bot.core.status import Incident, IncidentUpdate, State
 from bot.store import maintenance
+from bot.store.chats import ChatCache, ChatState, insert_ignore, load_chats
 from bot.store.db import make_engine, make_sessionmaker, upgrade_schema
 from bot.store.models import AuditRow, IncidentRow, IncidentUpdateRow, ServiceRow, UserRow
 from bot.store.outbox import EventKind, Outbox, ReturnHook, forget_chat, record_incident_event
-
-_SEEN_TTL = timedelta(seconds=60)
-_SEEN_MAX = 100_000
 
 
 class NotFound(LookupError):
@@ -64,8 +62,8 @@ class Store:
         self.erasers: list[Eraser] = []
         # Run in the outbox's transaction when a service returns to operational (report follow-ups).
         self.on_return: list[ReturnHook] = []
-        # chat id -> (language, when last written as seen): see touch_user.
-        self._seen: dict[int, tuple[str | None, datetime]] = {}
+        # What every update asks about its chat, read in batches: see bot/store/chats.py.
+        self.chats = ChatCache(self._load_chats, clock=clock)
 
     @classmethod
     def from_url(cls, url: str, *, clock: Clock = system_clock, **engine_kwargs: Any) -> Store:
@@ -228,26 +226,20 @@ class Store:
     # --- users ----------------------------------------------------------------------------------
 
     async def touch_user(self, chat_id: int) -> str | None:
-        """Record that a chat was seen; return its stored language choice.
+        """Record that a chat was seen; return its stored language choice."""
+        return (await self.chat(chat_id)).language
 
-        Safe when several updates from a new chat arrive at once (the insert ignores a row another
-        update just made). "Last seen" is coarse on purpose, to the minute, so a chat seen in the last
-        minute is answered from memory without a database round trip; a language chosen through
-        another replica shows here within that minute.
+    async def chat(self, chat_id: int) -> ChatState:
+        """The chat's language, subscriptions and report in progress; records it as seen.
+
+        Updates that arrive together are read in one transaction, and a chat read in the last minute
+        is answered from memory: a language chosen through another replica shows within that minute.
         """
-        now = self.clock()
-        seen = self._seen.get(chat_id)
-        if seen is not None and now - seen[1] < _SEEN_TTL:
-            return seen[0]
+        return await self.chats.get(chat_id)
+
+    async def _load_chats(self, chat_ids: Sequence[int]) -> dict[int, ChatState]:
         async with self.sessions.begin() as session:
-            await session.execute(self._insert_ignore(UserRow, chat_id=chat_id, first_seen=now, last_seen=now))
-            language, last_seen = (await session.execute(
-                select(UserRow.language, UserRow.last_seen).where(UserRow.chat_id == chat_id)
-            )).one()
-            if now - last_seen >= _SEEN_TTL:
-                await session.execute(update(UserRow).where(UserRow.chat_id == chat_id).values(last_seen=now))
-        self._remember_seen(chat_id, language, now)
-        return language
+            return await load_chats(session, self.engine.dialect.name, chat_ids, self.clock())
 
     async def user_language(self, chat_id: int) -> str | None:
         async with self.sessions() as session:
@@ -256,26 +248,12 @@ class Store:
     async def set_language(self, chat_id: int, language: str) -> None:
         now = self.clock()
         async with self.sessions.begin() as session:
-            await session.execute(self._insert_ignore(UserRow, chat_id=chat_id, first_seen=now, last_seen=now))
+            await session.execute(insert_ignore(self.engine.dialect.name, UserRow).values(
+                chat_id=chat_id, first_seen=now, last_seen=now))
             await session.execute(
                 update(UserRow).where(UserRow.chat_id == chat_id).values(language=language, last_seen=now)
             )
-        self._remember_seen(chat_id, language, now)
-
-    def _insert_ignore(self, table: type[UserRow], **values: Any) -> Any:
-        """INSERT … ON CONFLICT DO NOTHING, in the dialect of this store."""
-        if self.engine.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-            return pg_insert(table).values(**values).on_conflict_do_nothing()
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        return sqlite_insert(table).values(**values).on_conflict_do_nothing()
-
-    def _remember_seen(self, chat_id: int, language: str | None, at: datetime) -> None:
-        if len(self._seen) >= _SEEN_MAX:
-            self._seen.clear()  # bounded memory; the next touches simply go to the database again
-        self._seen[chat_id] = (language, at)
+        self.chats.drop(chat_id)
 
     async def user_data(self, chat_id: int) -> UserData | None:
         async with self.sessions() as session:
@@ -286,13 +264,15 @@ class Store:
 
     async def forget_user(self, chat_id: int) -> bool:
         """Erase everything kept about a chat. Returns whether there was anything."""
-        self._seen.pop(chat_id, None)
-        async with self.sessions.begin() as session:
-            for erase in self.erasers:
-                await erase(session, chat_id)
-            notifications = await forget_chat(session, chat_id)
-            result = await session.execute(delete(UserRow).where(UserRow.chat_id == chat_id))
-            return bool(result.rowcount) or notifications  # type: ignore[attr-defined]
+        try:
+            async with self.sessions.begin() as session:
+                for erase in self.erasers:
+                    await erase(session, chat_id)
+                notifications = await forget_chat(session, chat_id)
+                result = await session.execute(delete(UserRow).where(UserRow.chat_id == chat_id))
+                return bool(result.rowcount) or notifications  # type: ignore[attr-defined]
+        finally:
+            self.chats.drop(chat_id)
 
     @property
     def outbox(self) -> Outbox:

@@ -142,14 +142,18 @@ class ReportStore:
         """
         async with self.store.sessions() as session:
             key = reporter_key(await self._key_secret(session), draft.chat_id)
-        for attempt in range(_REFERENCE_ATTEMPTS):
-            try:
-                return await self._submit(draft, key, end_flow)
-            except IntegrityError:
-                if attempt == _REFERENCE_ATTEMPTS - 1:
-                    raise
-                log.warning("report reference collision; trying another")
-        raise AssertionError("unreachable")
+        try:
+            for attempt in range(_REFERENCE_ATTEMPTS):
+                try:
+                    return await self._submit(draft, key, end_flow)
+                except IntegrityError:
+                    if attempt == _REFERENCE_ATTEMPTS - 1:
+                        raise
+                    log.warning("report reference collision; trying another")
+            raise AssertionError("unreachable")
+        finally:
+            if end_flow:
+                self.store.chats.drop(draft.chat_id)
 
     async def _submit(self, draft: ReportDraft, key: str, end_flow: bool) -> Submitted:
         now = self.clock()
@@ -198,6 +202,9 @@ class ReportStore:
 
     async def flow(self, chat_id: int) -> ReportFlow | None:
         """The chat's report in progress, or None (a flow older than the timeout is gone)."""
+        cached = self.store.chats.cached(chat_id)
+        if cached is not None and not cached.reporting:
+            return None  # the common case: a chat that just wrote, with no report under way
         async with self.store.sessions() as session:
             row = await session.get(ReportFlowRow, chat_id)
             if row is None:
@@ -208,19 +215,25 @@ class ReportStore:
                               Symptom(row.symptom) if row.symptom else None, row.text)
 
     async def save_flow(self, flow: ReportFlow) -> None:
-        async with self.store.sessions.begin() as session:
-            row = await session.get(ReportFlowRow, flow.chat_id)
-            if row is None:
-                row = ReportFlowRow(chat_id=flow.chat_id)
-                session.add(row)
-            row.nonce, row.step, row.service_id = flow.nonce, flow.step.value, flow.service_id
-            row.symptom = flow.symptom.value if flow.symptom else None
-            row.text = scrub(flow.text) if flow.text else None
-            row.updated_at = self.clock()
+        try:
+            async with self.store.sessions.begin() as session:
+                row = await session.get(ReportFlowRow, flow.chat_id)
+                if row is None:
+                    row = ReportFlowRow(chat_id=flow.chat_id)
+                    session.add(row)
+                row.nonce, row.step, row.service_id = flow.nonce, flow.step.value, flow.service_id
+                row.symptom = flow.symptom.value if flow.symptom else None
+                row.text = scrub(flow.text) if flow.text else None
+                row.updated_at = self.clock()
+        finally:
+            self.store.chats.drop(flow.chat_id)
 
     async def end_flow(self, chat_id: int) -> None:
-        async with self.store.sessions.begin() as session:
-            await session.execute(delete(ReportFlowRow).where(ReportFlowRow.chat_id == chat_id))
+        try:
+            async with self.store.sessions.begin() as session:
+                await session.execute(delete(ReportFlowRow).where(ReportFlowRow.chat_id == chat_id))
+        finally:
+            self.store.chats.drop(chat_id)
 
     # --- follow-ups ----------------------------------------------------------------------------
 

@@ -87,6 +87,10 @@ async def flow_text(update: Update, context: HaliContext) -> None:
     message = update.effective_message
     if message is None or message.text is None or message.chat.type != Chat.PRIVATE:
         return
+    # Every text comes this way first: reading the chat (batched, cached) answers "no report under
+    # way" without a query of its own, and the handlers after this find the chat read.
+    if not (await context.hali.store.chat(message.chat.id)).reporting:
+        return
     reports = context.hali.report_store
     flow = await reports.flow(message.chat.id)
     if flow is None or flow.step not in (Step.SERVICE, Step.DETAILS):
