@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from functools import lru_cache
+from typing import Any
 
 from telegram import (
     CallbackQuery,
@@ -22,7 +24,7 @@ from bot import render
 from bot.core.understanding import Intent
 from bot.engine import Answer
 from bot.i18n import LANGUAGES, choose_language, translator
-from bot.render import Reply
+from bot.render import Button, Reply
 from bot.render import reports as render_reports
 from bot.telegram.context import HaliContext
 
@@ -35,13 +37,30 @@ IntentRoute = Callable[[Update, "HaliContext", Answer], Awaitable[bool]]
 INTENT_ROUTES = "intent_routes"  # bot_data key: dict[Intent, IntentRoute], filled by the wiring
 
 
+class _Keyboard(InlineKeyboardMarkup):
+    """An inline keyboard that keeps its JSON form: the same few keyboards go out all day."""
+
+    __slots__ = ("_as_dict",)
+
+    def __init__(self, rows: Sequence[Sequence[InlineKeyboardButton]]) -> None:
+        super().__init__(rows)
+        with self._unfrozen():
+            self._as_dict = super().to_dict()
+
+    def to_dict(self, recursive: bool = True) -> dict[str, Any]:
+        if not recursive:
+            return super().to_dict(recursive=False)
+        # A fresh copy each time: whoever serialises it may not change the kept one.
+        return {"inline_keyboard": [[dict(button) for button in row] for row in self._as_dict["inline_keyboard"]]}
+
+
+@lru_cache(maxsize=4096)
+def _keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup:
+    return _Keyboard([[InlineKeyboardButton(b.text, callback_data=b.data, url=b.url) for b in row] for row in rows])
+
+
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    if not reply.buttons:
-        return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(b.text, callback_data=b.data, url=b.url) for b in row]
-         for row in reply.buttons]
-    )
+    return _keyboard(reply.buttons) if reply.buttons else None
 
 
 async def send(message: Message, reply: Reply) -> None:
