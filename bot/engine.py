@@ -5,6 +5,7 @@ The Telegram handlers, `hali ask` and `hali chat` all go through here, so every 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,10 @@ from bot.subscriptions import Subscriptions, SubscriptionStore
 
 # Long messages are answered from their beginning; nobody asks about a service in paragraph ten.
 MAX_TEXT = 1000
+# During an outage thousands ask the same few questions ("ecitizen iko down?"): understanding is a
+# pure function of the text and the catalogue, so short texts' results are kept (bounded).
+MEMO_TEXT = 200
+MEMO_SIZE = 4096
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,9 @@ class Engine:
         self.board = board
         self.clock = clock
         self._understander: tuple[Catalog, Understander] | None = None
+        self._understood: OrderedDict[str, Understanding] = OrderedDict()
+        # Cards of the current snapshot, for the current second: (snapshot, second) -> cards.
+        self._cards: tuple[Snapshot, int, dict[tuple[str, str, bool], Reply]] | None = None
         self.outbox = outbox  # where subscriptions live; the Telegram wiring sets it to the store's
 
     @property
@@ -66,11 +74,23 @@ class Engine:
         # The catalogue object only changes when the services change, so this rebuilds rarely.
         if self._understander is None or self._understander[0] is not catalog:
             self._understander = (catalog, Understander(catalog))
+            self._understood.clear()
         return self._understander[1]
 
     async def understand(self, text: str) -> tuple[Snapshot, Understanding]:
         snapshot = await self.board.snapshot()
-        return snapshot, self.understander(snapshot.catalog).understand(text[:MAX_TEXT])
+        understander = self.understander(snapshot.catalog)
+        if len(text) > MEMO_TEXT:
+            return snapshot, understander.understand(text[:MAX_TEXT])
+        memo = self._understood
+        u = memo.get(text)
+        if u is None:
+            u = memo[text] = understander.understand(text)
+            if len(memo) > MEMO_SIZE:
+                memo.popitem(last=False)
+        else:
+            memo.move_to_end(text)
+        return snapshot, u
 
     async def answer(
         self, text: str, *, stored_language: str | None = None, telegram_language: str | None = None,
@@ -106,7 +126,21 @@ class Engine:
         status = snapshot.status(service.id)
         if u.intent is Intent.WORKAROUND:
             return render.workarounds(t, service, status, now)
-        return _card(t, snapshot, service, now, subscribed=subscribed)
+        return self._card(t, snapshot, service, now, subscribed=subscribed)
+
+    def _card(self, t: Translator, snapshot: Snapshot, service: Service, now: datetime, *,
+              subscribed: bool) -> Reply:
+        """The card, rendered once per second and snapshot: everyone asking about a service at once
+        gets the same words (the times on it are to the minute)."""
+        second = int(now.timestamp())
+        if self._cards is None or self._cards[0] is not snapshot or self._cards[1] != second:
+            self._cards = (snapshot, second, {})
+        cards = self._cards[2]
+        key = (service.id, t.lang, subscribed)
+        reply = cards.get(key)
+        if reply is None:
+            reply = cards[key] = _card(t, snapshot, service, now, subscribed=subscribed)
+        return reply
 
     def _clarify(self, t: Translator, snapshot: Snapshot, u: Understanding) -> Reply:
         catalog = snapshot.catalog
@@ -132,8 +166,8 @@ class Engine:
         understander = self.understander(snapshot.catalog)
         service_id, candidates = understander.match_service(arg[:MAX_TEXT])
         if service_id is not None:
-            return service_id, _card(t, snapshot, snapshot.catalog[service_id], self.clock(),
-                                     subscribed=await self._subscribed(chat_id, service_id))
+            return service_id, self._card(t, snapshot, snapshot.catalog[service_id], self.clock(),
+                                          subscribed=await self._subscribed(chat_id, service_id))
         u = understander.understand(arg[:MAX_TEXT])
         if u.ambiguous is not None:
             return None, render.which_one(t, u.ambiguous, _services(snapshot.catalog, u.ambiguous.services))
@@ -146,8 +180,8 @@ class Engine:
         service = snapshot.catalog.get(service_id)
         if service is None:
             return None
-        return _card(translator(lang), snapshot, service, self.clock(),
-                     subscribed=await self._subscribed(chat_id, service_id))
+        return self._card(translator(lang), snapshot, service, self.clock(),
+                          subscribed=await self._subscribed(chat_id, service_id))
 
     async def workarounds(self, service_id: str, lang: str) -> Reply | None:
         snapshot = await self.board.snapshot()

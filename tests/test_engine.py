@@ -1,0 +1,65 @@
+"""The engine keeps what many people ask at once, and never shows them anything out of date."""
+
+from __future__ import annotations
+
+from bot.catalog.model import Text
+from bot.core.clock import FrozenClock
+from bot.core.status import State
+from bot.engine import MEMO_SIZE, Engine
+from bot.sources import make_board
+from bot.store.repo import Store
+
+
+async def test_the_same_question_in_the_same_second_gets_the_same_card(store: Store, clock: FrozenClock) -> None:
+    engine = Engine(make_board(store, max_age=60), clock=clock)
+    first = await engine.answer("is kra down?")
+    second = await engine.answer("Is KRA iTax down")
+    assert second.reply is first.reply  # rendered once
+    swahili = await engine.answer("KRA iko down?")
+    assert swahili.language == "sw" and swahili.reply is not first.reply
+    clock.advance(seconds=1)
+    assert (await engine.answer("is kra down?")).reply is not first.reply
+
+
+async def test_a_card_a_minute_later_says_so(store: Store, clock: FrozenClock) -> None:
+    await store.open_incident("kra", State.MAJOR_OUTAGE, Text("iTax is down"), actor="cli")
+    engine = Engine(make_board(store, max_age=600), clock=clock)
+    assert "just now" in (await engine.answer("is kra down?")).reply.plain
+    clock.advance(minutes=5)
+    assert "5 minutes ago" in (await engine.answer("is kra down?")).reply.plain
+
+
+async def test_a_new_snapshot_is_shown_at_once(store: Store, clock: FrozenClock) -> None:
+    engine = Engine(make_board(store, max_age=0), clock=clock)
+    assert "No problems known" in (await engine.answer("is ecitizen down?")).reply.plain
+    await store.open_incident("ecitizen", State.MAJOR_OUTAGE, Text("Payments are failing"), actor="cli")
+    assert "Payments are failing" in (await engine.answer("is ecitizen down?")).reply.plain
+
+
+async def test_the_subscribe_button_matches_the_chat(store: Store, clock: FrozenClock) -> None:
+    engine = Engine(make_board(store, max_age=60), clock=clock, outbox=store.outbox)
+    await store.outbox.subscribe(1, "kra", "en")
+    following = await engine.answer("is kra down?", chat_id=1)
+    other = await engine.answer("is kra down?", chat_id=2)
+    assert following.reply is not other.reply
+    assert "n:kra" not in _data(following) and "n:kra" in _data(other)
+
+
+async def test_remembered_understandings_are_bounded(store: Store, clock: FrozenClock) -> None:
+    engine = Engine(make_board(store, max_age=60), clock=clock)
+    for i in range(MEMO_SIZE + 50):
+        await engine.understand(f"is kra down {i}?")
+    assert len(engine._understood) == MEMO_SIZE
+    _, u = await engine.understand("is kra down 0?")  # forgotten, understood again
+    assert u.service == "kra"
+
+
+async def test_a_long_message_is_understood_from_its_beginning_and_not_kept(store: Store, clock: FrozenClock) -> None:
+    engine = Engine(make_board(store, max_age=60), clock=clock)
+    _, u = await engine.understand("is ntsa down? " + "x" * 5000)
+    assert u.service == "ntsa" and not engine._understood
+
+
+def _data(answer: object) -> list[str]:
+    reply = answer.reply  # type: ignore[attr-defined]
+    return [b.data for row in reply.buttons for b in row if b.data]
