@@ -57,6 +57,8 @@ def add_handlers(application: HaliApplication) -> None:
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE & ~edited,
                                            reports.flow_text), group=-1)
     application.add_handler(MessageHandler(edited, handlers.edited_message))
+    # Most updates are plain questions: they should not walk past every command handler first.
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & ~edited, handlers.text_message))
     application.add_handler(CommandHandler("start", reports.start_report,
                                            filters=filters.Regex(r"^/start(@\w+)? report(-[a-z0-9-]+)?\s*$") & ~edited))
     deep_link = filters.Regex(alerts.DEEP_LINK)
@@ -74,7 +76,6 @@ def add_handlers(application: HaliApplication) -> None:
     application.add_handler(CommandHandler("alerts", alerts.alerts_command, filters=~edited))
     application.add_handler(CommandHandler("quiet", alerts.quiet_command, filters=~edited))
     application.add_handler(MessageHandler(filters.COMMAND & ~edited, handlers.unknown_command))
-    application.add_handler(MessageHandler(filters.TEXT & ~edited, handlers.text_message))
     application.add_handler(MessageHandler(~filters.TEXT & ~edited, handlers.other_message))
     application.add_handler(CallbackQueryHandler(reports.flow_button, pattern=r"^r[pf]:"))
     application.add_handler(CallbackQueryHandler(alerts.button, pattern=r"^[nxu]:"))
