@@ -158,13 +158,11 @@ async def load_chats(
     )).all()}
     new = sorted(chat_id for chat_id in ids if chat_id not in users)  # one lock order for every replica
     if new:
-        # Another update (or replica) may insert the same chat meanwhile: the row that exists wins.
+        # Another replica may insert the same chat meanwhile: the row that exists wins (and a language
+        # chosen there in that instant shows here a minute later, like any change made elsewhere).
         await session.execute(insert_ignore(dialect, UserRow),
                               [{"chat_id": c, "first_seen": now, "last_seen": now, "language": None} for c in new])
-        for chat_id, language in (await session.execute(
-            select(UserRow.chat_id, UserRow.language).where(UserRow.chat_id.in_(new))
-        )).all():
-            users[chat_id] = (language, now)
+        users.update((chat_id, (None, now)) for chat_id in new)
     stale = [chat_id for chat_id, (_, last_seen) in users.items() if now - last_seen >= SEEN_TTL]
     if stale:
         await session.execute(update(UserRow).where(UserRow.chat_id.in_(stale)).values(last_seen=now)
