@@ -717,6 +717,11 @@ def report_bots(hali: RunningBot, echo: RunningBot, *, postgres: bool) -> str:
     ]
     lines.append(f"\n{f'median over {len(hali.rounds)} rounds':<30}{'hali':>10}{'echo':>10}{'hali/echo':>11}")
     lines += [f"{label:<30}{h_:>10}{e_:>10}{r_:>11}" for label, h_, e_, r_ in rows]
+    # Each round's two bots ran back to back, so their ratio shares the machine's mood of the moment.
+    paired = sorted(hr.rate / er.rate for hr, er in zip(hali.rounds, echo.rounds, strict=True) if er.rate)
+    if paired:
+        lines.append(f"\nhali/echo replies/s, round by round: median {statistics.median(paired):.2f} "
+                     f"(lowest {paired[0]:.2f}, highest {paired[-1]:.2f})")
     return "\n".join(lines)
 
 
@@ -741,7 +746,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--engine-n", type=int, default=5000, help="messages for engine.answer alone")
     parser.add_argument("--warmup", type=int, default=300, help="questions in the unmeasured first round")
-    parser.add_argument("--rounds", type=int, default=2, help="measured rounds per bot, alternating which goes first")
+    parser.add_argument("--rounds", type=int, default=6, help="measured rounds per bot, alternating which goes first")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--idle-timeout", type=float, default=15.0,
                         help="seconds without a new reply before the rest count as never arrived")
