@@ -14,7 +14,8 @@ What is measured:
    questions (English, Swahili, Sheng, different services) from many chats new to the bots in one
    batch, first to one bot, then the same questions to the other; rounds alternate which bot goes
    first. From the push to each reply, as timestamped by the fake: replies per second and latency
-   p50/p99/max per message, the median over rounds printed side by side. Each reply is matched to a
+   p50/p99/max per message, the median over rounds printed side by side, then the median of each
+   round's own hali/echo ratio (the two ran back to back, on the same machine weather). Each reply is matched to a
    question of its chat (Hali: the card's refresh button names the service asked about; echo: the
    same text); replies that never came, replies that match nothing and errors are counted. The CPU
    used meanwhile by the bot, the fake, PostgreSQL and the rest of the machine is printed too: rounds
