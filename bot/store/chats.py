@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import String, cast, literal, null, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.clock import Clock, system_clock
-from bot.store.models import ReportFlowRow, SubscriptionRow, UserRow
+from bot.store.models import ReportFlowRow, SubscriptionRow, UserRow, UTCDateTime
 
 SEEN_TTL = timedelta(seconds=60)
 MAX_CHATS = 100_000  # kept in memory at once; past it the cache starts afresh
@@ -151,11 +151,31 @@ def insert_ignore(dialect: str, table: Any) -> Any:
 async def load_chats(
     session: AsyncSession, dialect: str, chat_ids: Sequence[int], now: datetime
 ) -> dict[int, ChatState]:
-    """Read the chats and record them as seen, in the session's transaction."""
+    """Read the chats and record them as seen, in the session's transaction.
+
+    One read for users, subscriptions and report flows together (a UNION), then an insert for the
+    chats never seen and an update for those not seen for a minute, when there are any.
+    """
     ids = list(dict.fromkeys(chat_ids))
-    users = {chat_id: (language, last_seen) for chat_id, language, last_seen in (await session.execute(
-        select(UserRow.chat_id, UserRow.language, UserRow.last_seen).where(UserRow.chat_id.in_(ids))
-    )).all()}
+    text, at = String(), UTCDateTime()
+    rows: Sequence[Any] = (await session.execute(union_all(
+        select(UserRow.chat_id, literal("u", text).label("kind"), UserRow.language.label("value"),
+               UserRow.last_seen.label("at")).where(UserRow.chat_id.in_(ids)),
+        select(SubscriptionRow.chat_id, literal("s", text), SubscriptionRow.service_id,
+               cast(null(), at)).where(SubscriptionRow.chat_id.in_(ids)),
+        select(ReportFlowRow.chat_id, literal("f", text), cast(null(), text),
+               cast(null(), at)).where(ReportFlowRow.chat_id.in_(ids)),
+    ))).all()
+    users: dict[int, tuple[str | None, datetime]] = {}
+    follows: dict[int, set[str]] = {}
+    reporting: set[int] = set()
+    for chat_id, kind, value, seen in rows:
+        if kind == "u":
+            users[chat_id] = (value, seen)
+        elif kind == "s":
+            follows.setdefault(chat_id, set()).add(value)
+        else:
+            reporting.add(chat_id)
     new = sorted(chat_id for chat_id in ids if chat_id not in users)  # one lock order for every replica
     if new:
         # Another replica may insert the same chat meanwhile: the row that exists wins (and a language
@@ -167,13 +187,5 @@ async def load_chats(
     if stale:
         await session.execute(update(UserRow).where(UserRow.chat_id.in_(stale)).values(last_seen=now)
                               .execution_options(synchronize_session=False))
-    follows: dict[int, set[str]] = {}
-    for chat_id, service_id in (await session.execute(
-        select(SubscriptionRow.chat_id, SubscriptionRow.service_id).where(SubscriptionRow.chat_id.in_(ids))
-    )).all():
-        follows.setdefault(chat_id, set()).add(service_id)
-    reporting = set((await session.scalars(
-        select(ReportFlowRow.chat_id).where(ReportFlowRow.chat_id.in_(ids)))).all())
-    return {chat_id: ChatState(users.get(chat_id, (None, now))[0], frozenset(follows.get(chat_id, ())),
-                               chat_id in reporting) for chat_id in ids}
-
+    return {chat_id: ChatState(users[chat_id][0], frozenset(follows.get(chat_id, ())), chat_id in reporting)
+            for chat_id in ids}
