@@ -9,18 +9,21 @@ What is measured:
    the strict fake Bot API (``tests/fakes/botapi.py``) running as a separate process; two incidents
    are open.
 2. A bare PTB echo bot (same concurrency, same fake settings) on a second fake process.
+3. For reference, a bare PTB bot that answers every question with one fixed Hali status card (HTML,
+   three buttons) and does nothing else, on a third fake: what sending a card costs by itself.
 
-   Both are warmed up with a round that is not counted. Then each measured round pushes N status
+   All are warmed up with a round that is not counted. Then each measured round pushes N status
    questions (English, Swahili, Sheng, different services) from many chats new to the bots in one
-   batch, first to one bot, then the same questions to the other; rounds alternate which bot goes
+   batch, to one bot after the other, the same questions to each; rounds rotate which bot goes
    first. From the push to each reply, as timestamped by the fake: replies per second and latency
    p50/p99/max per message, the median over rounds printed side by side, then the median of each
-   round's own hali/echo ratio (the two ran back to back, on the same machine weather). Each reply is matched to a
-   question of its chat (Hali: the card's refresh button names the service asked about; echo: the
-   same text); replies that never came, replies that match nothing and errors are counted. The CPU
+   round's own hali/echo ratio (they ran back to back, in the same machine weather), then the card
+   bot's figures. Each reply is matched to a question of its chat (Hali and the card bot: the card's
+   refresh button names the service; echo: the same text); replies that never came, replies that
+   match nothing and errors are counted. The CPU
    used meanwhile by the bot, the fake, PostgreSQL and the rest of the machine is printed too: rounds
    run while other processes were busy are slower and noisier.
-3. ``engine.answer`` alone, in process (``hali ask`` without the process start-up, on the bot's
+4. ``engine.answer`` alone, in process (``hali ask`` without the process start-up, on the bot's
    board with its 2 s cache): mean, p50, p99 and max over varied messages (services, languages,
    typos, long messages).
 
@@ -77,6 +80,7 @@ from bot.store.reports import CrowdSignals, report_store
 from bot.telegram import notifier
 from bot.telegram.app import ALLOWED_UPDATES, build_application
 from bot.telegram.context import Hali
+from bot.telegram.handlers import NO_PREVIEW, keyboard
 from bot.telegram.reports import stop_retention
 from tests.fakes.botapi import TOKEN
 
@@ -568,26 +572,60 @@ async def running_echo(plan: Plan) -> AsyncIterator[RunningBot]:
                 await stop(app)
 
 
-async def bench_bots(plan: Plan) -> tuple[RunningBot, RunningBot]:
-    """Both bots run side by side, each on its own fake; only one is asked at a time.
+@asynccontextmanager
+async def running_card(plan: Plan) -> AsyncIterator[RunningBot]:
+    """A bare PTB bot that answers every question with the same status card: what the reply alone costs.
 
-    Rounds alternate which bot goes first (hali-echo, echo-hali, ...), so that a machine that gets
-    slower or faster over the run does not favour either. Every round asks chats the bots have not
-    seen before, so every round is the same work.
+    The card is one of Hali's own (HTML, three buttons), rendered once; the bot does nothing else.
+    """
+    text = plan.texts[0]
+    store = Store.from_url(plan.db_url)
+    try:
+        card = (await Engine(status_board(store, Settings(), max_age=60)).answer(text)).reply
+    finally:
+        await store.close()
+    markup = keyboard(card)
+    key = plan.keys[text]
+
+    async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.message is not None
+        await update.message.reply_html(card.html, reply_markup=markup, link_preview_options=NO_PREVIEW)
+
+    async with fake_api(plan.workdir / "fake-card.log") as fake:
+        app = (ApplicationBuilder().token(TOKEN).base_url(fake.base_url)
+               .concurrent_updates(plan.args.concurrency).build())
+        app.add_handler(MessageHandler(filters.TEXT, answer))
+        async with app:
+            await app.start()
+            try:
+                await poll(app)
+                yield RunningBot("card", fake, lambda _: key, hali_reply_key)
+            finally:
+                await stop(app)
+
+
+async def bench_bots(plan: Plan) -> tuple[RunningBot, RunningBot, RunningBot]:
+    """The bots run side by side, each on its own fake; only one is asked at a time.
+
+    Rounds rotate which bot goes first (hali-echo-card, echo-card-hali, card-hali-echo, ...), so that a
+    machine that gets slower or faster over the run does not favour one. Every round asks chats the
+    bots have not seen before, so every round is the same work.
     """
     a = plan.args
     async with AsyncExitStack() as stack:
         hali = await stack.enter_async_context(running_hali(plan))
         echo = await stack.enter_async_context(running_echo(plan))
+        card = await stack.enter_async_context(running_card(plan))
+        bots = [hali, echo, card]
         warmup = make_round(random.Random(a.seed), plan.texts, a.warmup, min(a.users, a.warmup), 2_000_000_000)
-        for bot in (hali, echo):
+        for bot in bots:
             await bot.round(warmup, plan.errors, a.idle_timeout)
         for r in range(a.rounds):
             questions = make_round(random.Random(a.seed + 1 + r), plan.texts, a.n, a.users,
                                    1_000_000_000 + r * 10_000_000)
-            for bot in (hali, echo) if r % 2 == 0 else (echo, hali):
+            for bot in bots[r % 3:] + bots[:r % 3]:
                 bot.rounds.append(await bot.round(questions, plan.errors, a.idle_timeout))
-    return hali, echo
+    return hali, echo, card
 
 
 @dataclass
@@ -668,7 +706,7 @@ def machine() -> str:
             f"SQLAlchemy {sqlalchemy.__version__}, httpx {httpx.__version__}; code at {commit or 'unknown'}")
 
 
-def report_bots(hali: RunningBot, echo: RunningBot, *, postgres: bool) -> str:
+def report_bots(hali: RunningBot, echo: RunningBot, card: RunningBot, *, postgres: bool) -> str:
     def ms(value: float) -> str:
         return f"{value * 1000:.1f}"
 
@@ -676,12 +714,12 @@ def report_bots(hali: RunningBot, echo: RunningBot, *, postgres: bool) -> str:
         return f"{a / b:.2f}" if b else "-"
 
     lines = []
-    for n, (hr, er) in enumerate(zip(hali.rounds, echo.rounds, strict=True), 1):
-        first = "hali" if n % 2 else "echo"
-        lines.append(f"round {n} ({first} first): hali {hr.rate:.0f}/s, echo {er.rate:.0f}/s, "
-                     f"hali/echo {ratio(hr.rate, er.rate)}; p50 {ms(percentile(hr.latencies, 50))} / "
-                     f"{ms(percentile(er.latencies, 50))} ms; p99 {ms(percentile(hr.latencies, 99))} / "
-                     f"{ms(percentile(er.latencies, 99))} ms")
+    order = ("hali, echo, card", "echo, card, hali", "card, hali, echo")
+    for n, (hr, er, cr) in enumerate(zip(hali.rounds, echo.rounds, card.rounds, strict=True), 1):
+        lines.append(f"round {n} ({order[(n - 1) % 3]}): hali {hr.rate:.0f}/s, echo {er.rate:.0f}/s, "
+                     f"card {cr.rate:.0f}/s, hali/echo {ratio(hr.rate, er.rate)}; "
+                     f"p50 {ms(percentile(hr.latencies, 50))} / {ms(percentile(er.latencies, 50))} ms; "
+                     f"p99 {ms(percentile(hr.latencies, 99))} / {ms(percentile(er.latencies, 99))} ms")
 
     def med(bot: RunningBot, value: Callable[[RoundResult], float]) -> float:
         return statistics.median(value(r) for r in bot.rounds)
@@ -718,11 +756,17 @@ def report_bots(hali: RunningBot, echo: RunningBot, *, postgres: bool) -> str:
     ]
     lines.append(f"\n{f'median over {len(hali.rounds)} rounds':<30}{'hali':>10}{'echo':>10}{'hali/echo':>11}")
     lines += [f"{label:<30}{h_:>10}{e_:>10}{r_:>11}" for label, h_, e_, r_ in rows]
-    # Each round's two bots ran back to back, so their ratio shares the machine's mood of the moment.
+    # Each round's bots ran back to back, so their ratio shares the machine's mood of the moment.
     paired = sorted(hr.rate / er.rate for hr, er in zip(hali.rounds, echo.rounds, strict=True) if er.rate)
     if paired:
         lines.append(f"\nhali/echo replies/s, round by round: median {statistics.median(paired):.2f} "
                      f"(lowest {paired[0]:.2f}, highest {paired[-1]:.2f})")
+    c, e, h = (med(bot, lambda r: r.rate) for bot in (card, echo, hali))
+    cpu_c = med(card, lambda r: r.cpu_per_reply)
+    lines.append(f"reference, a bare bot sending one fixed status card (no understanding, no store): "
+                 f"{c:.0f} replies/s = {ratio(c, e)} of echo, {ms(cpu_c)} ms CPU per reply; "
+                 f"hali = {ratio(h, c)} of it; card errors {total(card, lambda r: r.errors)}, "
+                 f"never arrived {total(card, lambda r: r.missing)}")
     return "\n".join(lines)
 
 
@@ -786,12 +830,12 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
     async with database(args.db, workdir, args.pg_admin_url) as db_url:
         plan = Plan(args, db_url, workdir, errors)
         await prepare_store(plan)
-        hali, echo = await bench_bots(plan)
+        hali, echo, card = await bench_bots(plan)
         print(f"\neach round: {args.n} status questions ({len(plan.texts)} distinct, English/Swahili/Sheng, "
               f"{len(set(plan.keys.values()))} services) from {min(args.users, args.n)} chats new to the bot, "
               f"pushed at once;\nlatency = reply timestamp at the fake - push time; warm-up round "
               f"({args.warmup} questions) not counted")
-        print(report_bots(hali, echo, postgres=args.db == "postgres"), flush=True)
+        print(report_bots(hali, echo, card, postgres=args.db == "postgres"), flush=True)
         engine = await bench_engine(plan)
         print()
         print(report_engine(engine))
