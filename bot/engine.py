@@ -139,7 +139,7 @@ class Engine:
         key = (service.id, t.lang, subscribed)
         reply = cards.get(key)
         if reply is None:
-            reply = cards[key] = _card(t, snapshot, service, now, subscribed=subscribed)
+            reply = cards[key] = _render_card(t, snapshot, service, now, subscribed=subscribed)
         return reply
 
     def _clarify(self, t: Translator, snapshot: Snapshot, u: Understanding) -> Reply:
@@ -195,7 +195,8 @@ class Engine:
         return render.services_list(translator(lang), snapshot, self.clock())
 
 
-def _card(t: Translator, snapshot: Snapshot, service: Service, now: datetime, *, subscribed: bool = False) -> Reply:
+def _render_card(t: Translator, snapshot: Snapshot, service: Service, now: datetime, *,
+                 subscribed: bool = False) -> Reply:
     """The status card, with the dependency, maintenance and check lines the snapshot knows."""
     extra = card_extra(t, snapshot, service.id, now)
     return render.status_card(t, service, snapshot.status(service.id), now, extra, subscribed=subscribed)

@@ -16,13 +16,14 @@ Read one query per question per message, they cost more than the answer itself. 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import String, cast, literal, null, select, union_all, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock, system_clock
 from bot.store.models import ReportFlowRow, SubscriptionRow, UserRow, UTCDateTime
@@ -122,6 +123,18 @@ class ChatCache:
         for chat_id, state in states.items():
             if self._dropped_at.get(chat_id, 0) <= started:
                 self._entries[chat_id] = (state, now)
+
+
+@asynccontextmanager
+async def changing(sessions: async_sessionmaker[AsyncSession], cache: ChatCache | None,
+                   chat_id: int) -> AsyncIterator[AsyncSession]:
+    """A transaction that changes a chat; once it is over (committed or not) the cache forgets the chat."""
+    try:
+        async with sessions.begin() as session:
+            yield session
+    finally:
+        if cache is not None:
+            cache.drop(chat_id)
 
 
 def _settle(batch: dict[int, list[asyncio.Future[ChatState]]], outcome: dict[int, ChatState] | BaseException) -> None:

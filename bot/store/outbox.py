@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.catalog.model import Text
 from bot.core.notifications import ALL_SERVICES, Decision, Event, EventKind, WatchState, quiet_until
 from bot.core.status import EffectiveStatus, Source, State
-from bot.store.chats import ChatCache
+from bot.store.chats import ChatCache, changing
 from bot.store.models import (
     DeliveryRow,
     DispatcherRow,
@@ -280,48 +280,39 @@ class Outbox:
         return cls(store.sessions, store.clock, store.engine.dialect.name,
                    on_return=tuple(getattr(store, "on_return", ())), chats=getattr(store, "chats", None))
 
-    def _changed(self, chat_id: int) -> None:
-        if self.chats is not None:
-            self.chats.drop(chat_id)
 
     # --- subscriptions ----------------------------------------------------------------------------
 
     async def subscribe(self, chat_id: int, service_id: str, language: str) -> bool:
         """Follow a service (or ALL_SERVICES); returns False when the chat already did."""
         now = self.clock()
-        try:
-            async with self.sessions.begin() as session:
-                subscriber = await session.get(SubscriberRow, chat_id)
-                if subscriber is None:
-                    session.add(SubscriberRow(chat_id=chat_id, language=language, active=True, created_at=now))
-                    await session.flush()
-                else:
-                    subscriber.language, subscriber.active = language, True
-                if await session.get(SubscriptionRow, (chat_id, service_id)) is not None:
-                    return False
-                session.add(SubscriptionRow(chat_id=chat_id, service_id=service_id, created_at=now))
-                return True
-        finally:
-            self._changed(chat_id)
+        async with changing(self.sessions, self.chats, chat_id) as session:
+            subscriber = await session.get(SubscriberRow, chat_id)
+            if subscriber is None:
+                session.add(SubscriberRow(chat_id=chat_id, language=language, active=True, created_at=now))
+                await session.flush()
+            else:
+                subscriber.language, subscriber.active = language, True
+            if await session.get(SubscriptionRow, (chat_id, service_id)) is not None:
+                return False
+            session.add(SubscriptionRow(chat_id=chat_id, service_id=service_id, created_at=now))
+            return True
 
     async def unsubscribe(self, chat_id: int, service_id: str | None) -> list[str]:
         """Stop following one service, or everything (None). Returns what was removed."""
-        try:
-            async with self.sessions.begin() as session:
-                query = select(SubscriptionRow.service_id).where(SubscriptionRow.chat_id == chat_id)
-                if service_id is not None:
-                    query = query.where(SubscriptionRow.service_id == service_id)
-                removed = list((await session.scalars(query)).all())
-                if removed:
-                    await session.execute(delete(SubscriptionRow).where(
-                        SubscriptionRow.chat_id == chat_id, SubscriptionRow.service_id.in_(removed)))
-                if service_id is None:
-                    # Nothing followed any more: what is queued would surprise the chat.
-                    await session.execute(delete(DeliveryRow).where(
-                        DeliveryRow.chat_id == chat_id, DeliveryRow.status == PENDING))
-                return removed
-        finally:
-            self._changed(chat_id)
+        async with changing(self.sessions, self.chats, chat_id) as session:
+            query = select(SubscriptionRow.service_id).where(SubscriptionRow.chat_id == chat_id)
+            if service_id is not None:
+                query = query.where(SubscriptionRow.service_id == service_id)
+            removed = list((await session.scalars(query)).all())
+            if removed:
+                await session.execute(delete(SubscriptionRow).where(
+                    SubscriptionRow.chat_id == chat_id, SubscriptionRow.service_id.in_(removed)))
+            if service_id is None:
+                # Nothing followed any more: what is queued would surprise the chat.
+                await session.execute(delete(DeliveryRow).where(
+                    DeliveryRow.chat_id == chat_id, DeliveryRow.status == PENDING))
+            return removed
 
     async def subscriptions(self, chat_id: int) -> list[str]:
         async with self.sessions() as session:
@@ -485,20 +476,17 @@ class Outbox:
         The queued rows are kept as "deactivated" (not deleted) so `hali outbox` can count them per
         event; they carry nothing but the chat id. Returns how many rows were dropped.
         """
-        try:
-            async with self.sessions.begin() as session:
-                await session.execute(
-                    update(SubscriberRow).where(SubscriberRow.chat_id == chat_id)
-                    .values(active=False, quiet_start=None, quiet_end=None)
-                    .execution_options(synchronize_session=False))
-                await session.execute(delete(SubscriptionRow).where(SubscriptionRow.chat_id == chat_id))
-                result = await session.execute(
-                    update(DeliveryRow).where(DeliveryRow.chat_id == chat_id, DeliveryRow.status == PENDING)
-                    .values(status=DEACTIVATED, claimed_by=None, claimed_until=None, error=reason[:200])
-                    .execution_options(synchronize_session=False))
-                return int(result.rowcount or 0)  # type: ignore[attr-defined]
-        finally:
-            self._changed(chat_id)
+        async with changing(self.sessions, self.chats, chat_id) as session:
+            await session.execute(
+                update(SubscriberRow).where(SubscriberRow.chat_id == chat_id)
+                .values(active=False, quiet_start=None, quiet_end=None)
+                .execution_options(synchronize_session=False))
+            await session.execute(delete(SubscriptionRow).where(SubscriptionRow.chat_id == chat_id))
+            result = await session.execute(
+                update(DeliveryRow).where(DeliveryRow.chat_id == chat_id, DeliveryRow.status == PENDING)
+                .values(status=DEACTIVATED, claimed_by=None, claimed_until=None, error=reason[:200])
+                .execution_options(synchronize_session=False))
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def events(self, ids: Iterable[int]) -> dict[int, Event]:
         ids = list(set(ids))

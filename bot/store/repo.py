@@ -18,7 +18,7 @@ from bot.core.clock import Clock, system_clock
 from bot.core.maintenance import Every, MaintenanceWindow
 from bot.core.status import Incident, IncidentUpdate, State
 from bot.store import maintenance
-from bot.store.chats import ChatCache, ChatState, insert_ignore, load_chats
+from bot.store.chats import ChatCache, ChatState, changing, insert_ignore, load_chats
 from bot.store.db import make_engine, make_sessionmaker, upgrade_schema
 from bot.store.models import AuditRow, IncidentRow, IncidentUpdateRow, ServiceRow, UserRow
 from bot.store.outbox import EventKind, Outbox, ReturnHook, forget_chat, record_incident_event
@@ -247,13 +247,12 @@ class Store:
 
     async def set_language(self, chat_id: int, language: str) -> None:
         now = self.clock()
-        async with self.sessions.begin() as session:
+        async with changing(self.sessions, self.chats, chat_id) as session:
             await session.execute(insert_ignore(self.engine.dialect.name, UserRow).values(
                 chat_id=chat_id, first_seen=now, last_seen=now))
             await session.execute(
                 update(UserRow).where(UserRow.chat_id == chat_id).values(language=language, last_seen=now)
             )
-        self.chats.drop(chat_id)
 
     async def user_data(self, chat_id: int) -> UserData | None:
         async with self.sessions() as session:
@@ -264,15 +263,12 @@ class Store:
 
     async def forget_user(self, chat_id: int) -> bool:
         """Erase everything kept about a chat. Returns whether there was anything."""
-        try:
-            async with self.sessions.begin() as session:
-                for erase in self.erasers:
-                    await erase(session, chat_id)
-                notifications = await forget_chat(session, chat_id)
-                result = await session.execute(delete(UserRow).where(UserRow.chat_id == chat_id))
-                return bool(result.rowcount) or notifications  # type: ignore[attr-defined]
-        finally:
-            self.chats.drop(chat_id)
+        async with changing(self.sessions, self.chats, chat_id) as session:
+            for erase in self.erasers:
+                await erase(session, chat_id)
+            notifications = await forget_chat(session, chat_id)
+            result = await session.execute(delete(UserRow).where(UserRow.chat_id == chat_id))
+            return bool(result.rowcount) or notifications  # type: ignore[attr-defined]
 
     @property
     def outbox(self) -> Outbox:

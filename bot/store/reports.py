@@ -37,6 +37,7 @@ from bot.core.reports import (
 from bot.core.scrub import scrub
 from bot.core.status import Signal, Source, State
 from bot.core.understanding import Symptom
+from bot.store.chats import changing
 from bot.store.models import ReportFlowRow, ReportRow, SecretRow
 from bot.store.repo import Store
 
@@ -142,24 +143,20 @@ class ReportStore:
         """
         async with self.store.sessions() as session:
             key = reporter_key(await self._key_secret(session), draft.chat_id)
-        try:
-            for attempt in range(_REFERENCE_ATTEMPTS):
-                try:
-                    return await self._submit(draft, key, end_flow)
-                except IntegrityError:
-                    if attempt == _REFERENCE_ATTEMPTS - 1:
-                        raise
-                    log.warning("report reference collision; trying another")
-            raise AssertionError("unreachable")
-        finally:
-            if end_flow:
-                self.store.chats.drop(draft.chat_id)
+        for attempt in range(_REFERENCE_ATTEMPTS):
+            try:
+                return await self._submit(draft, key, end_flow)
+            except IntegrityError:
+                if attempt == _REFERENCE_ATTEMPTS - 1:
+                    raise
+                log.warning("report reference collision; trying another")
+        raise AssertionError("unreachable")
 
     async def _submit(self, draft: ReportDraft, key: str, end_flow: bool) -> Submitted:
         now = self.clock()
         policy = self.policy
         text = scrub(draft.text.strip()) or None if draft.text else None
-        async with self.store.sessions.begin() as session:
+        async with changing(self.store.sessions, self.store.chats if end_flow else None, draft.chat_id) as session:
             if end_flow:
                 await session.execute(delete(ReportFlowRow).where(ReportFlowRow.chat_id == draft.chat_id))
             today = await session.scalar(
@@ -215,25 +212,19 @@ class ReportStore:
                               Symptom(row.symptom) if row.symptom else None, row.text)
 
     async def save_flow(self, flow: ReportFlow) -> None:
-        try:
-            async with self.store.sessions.begin() as session:
-                row = await session.get(ReportFlowRow, flow.chat_id)
-                if row is None:
-                    row = ReportFlowRow(chat_id=flow.chat_id)
-                    session.add(row)
-                row.nonce, row.step, row.service_id = flow.nonce, flow.step.value, flow.service_id
-                row.symptom = flow.symptom.value if flow.symptom else None
-                row.text = scrub(flow.text) if flow.text else None
-                row.updated_at = self.clock()
-        finally:
-            self.store.chats.drop(flow.chat_id)
+        async with changing(self.store.sessions, self.store.chats, flow.chat_id) as session:
+            row = await session.get(ReportFlowRow, flow.chat_id)
+            if row is None:
+                row = ReportFlowRow(chat_id=flow.chat_id)
+                session.add(row)
+            row.nonce, row.step, row.service_id = flow.nonce, flow.step.value, flow.service_id
+            row.symptom = flow.symptom.value if flow.symptom else None
+            row.text = scrub(flow.text) if flow.text else None
+            row.updated_at = self.clock()
 
     async def end_flow(self, chat_id: int) -> None:
-        try:
-            async with self.store.sessions.begin() as session:
-                await session.execute(delete(ReportFlowRow).where(ReportFlowRow.chat_id == chat_id))
-        finally:
-            self.store.chats.drop(chat_id)
+        async with changing(self.store.sessions, self.store.chats, chat_id) as session:
+            await session.execute(delete(ReportFlowRow).where(ReportFlowRow.chat_id == chat_id))
 
     # --- follow-ups ----------------------------------------------------------------------------
 
