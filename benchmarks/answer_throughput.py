@@ -53,7 +53,7 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -554,22 +554,32 @@ async def running_hali(plan: Plan) -> AsyncIterator[RunningBot]:
 
 
 @asynccontextmanager
+async def running_bare(plan: Plan, name: str,
+                       callback: Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]],
+                       expected_key: Callable[[str], str],
+                       reply_key: Callable[[dict[str, Any]], str]) -> AsyncIterator[RunningBot]:
+    """A bare PTB bot with one text handler, on a fake of its own, with Hali's concurrency."""
+    async with fake_api(plan.workdir / f"fake-{name}.log") as fake:
+        app = (ApplicationBuilder().token(TOKEN).base_url(fake.base_url)
+               .concurrent_updates(plan.args.concurrency).build())
+        app.add_handler(MessageHandler(filters.TEXT, callback))
+        async with app:
+            await app.start()
+            try:
+                await poll(app)
+                yield RunningBot(name, fake, expected_key, reply_key)
+            finally:
+                await stop(app)
+
+
+@asynccontextmanager
 async def running_echo(plan: Plan) -> AsyncIterator[RunningBot]:
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.message is not None and update.message.text is not None
         await update.message.reply_text(update.message.text)
 
-    async with fake_api(plan.workdir / "fake-echo.log") as fake:
-        app = (ApplicationBuilder().token(TOKEN).base_url(fake.base_url)
-               .concurrent_updates(plan.args.concurrency).build())
-        app.add_handler(MessageHandler(filters.TEXT, echo))
-        async with app:
-            await app.start()
-            try:
-                await poll(app)
-                yield RunningBot("echo", fake, lambda text: text, echo_reply_key)
-            finally:
-                await stop(app)
+    async with running_bare(plan, "echo", echo, lambda text: text, echo_reply_key) as bot:
+        yield bot
 
 
 @asynccontextmanager
@@ -591,17 +601,8 @@ async def running_card(plan: Plan) -> AsyncIterator[RunningBot]:
         assert update.message is not None
         await update.message.reply_html(card.html, reply_markup=markup, link_preview_options=NO_PREVIEW)
 
-    async with fake_api(plan.workdir / "fake-card.log") as fake:
-        app = (ApplicationBuilder().token(TOKEN).base_url(fake.base_url)
-               .concurrent_updates(plan.args.concurrency).build())
-        app.add_handler(MessageHandler(filters.TEXT, answer))
-        async with app:
-            await app.start()
-            try:
-                await poll(app)
-                yield RunningBot("card", fake, lambda _: key, hali_reply_key)
-            finally:
-                await stop(app)
+    async with running_bare(plan, "card", answer, lambda _: key, hali_reply_key) as bot:
+        yield bot
 
 
 async def bench_bots(plan: Plan) -> tuple[RunningBot, RunningBot, RunningBot]:
