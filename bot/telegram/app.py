@@ -20,6 +20,7 @@ from bot.i18n import translator
 from bot.report_followups import install_follow_ups
 from bot.telegram import alerts, handlers, notifier, operators, reports
 from bot.telegram.context import Hali, HaliApplication, HaliContext
+from bot.telegram.transport import bot_api_requests
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,9 @@ def build_application(hali: Hali, *, concurrent_updates: int = 32, **builder_opt
         .concurrent_updates(concurrent_updates)
         .post_init(_post_init)
     )
+    # Hali's own transport (bot/telegram/transport.py), unless the caller brings one.
+    if not {"request", "get_updates_request"} & builder_options.keys():
+        builder_options = {**bot_api_requests(), **builder_options}
     for name, value in builder_options.items():
         builder = getattr(builder, name)(value)
     application: HaliApplication = builder.build()

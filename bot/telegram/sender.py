@@ -1,7 +1,7 @@
 """Sending notifications through the Bot API, with Telegram's errors sorted into what to do next.
 
-The dispatcher has a `telegram.Bot` of its own, whose HTTPX connection pool is sized for the
-broadcast rate: the Application's bot is tuned for answering updates and must not be starved by a
+The dispatcher has a `telegram.Bot` of its own, whose connection pool (bot/telegram/transport.py) is
+sized for the broadcast rate: the Application's bot is tuned for answering updates and must not be starved by a
 fan-out, nor the other way round.
 """
 
@@ -13,11 +13,11 @@ from datetime import timedelta
 from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.request import HTTPXRequest
 
 from bot.core.dispatcher import ChatGone, Rejected, Throttled, Transient
 from bot.render import Reply
 from bot.telegram.handlers import NO_PREVIEW, keyboard
+from bot.telegram.transport import AiohttpRequest
 
 # Forbidden (403) wordings that mean the chat is gone for good. Any other 403 is retried.
 GONE_403 = ("bot was blocked by the user", "user is deactivated", "bot was kicked")
@@ -39,7 +39,7 @@ class TelegramSender:
     @classmethod
     def create(cls, token: str, base_url: str, *, connections: int, paid_broadcast: bool = False,
                timeout: float = 15.0) -> TelegramSender:
-        request = HTTPXRequest(
+        request = AiohttpRequest(
             connection_pool_size=connections, pool_timeout=timeout, read_timeout=timeout,
             write_timeout=timeout, connect_timeout=timeout,
         )
