@@ -130,6 +130,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def configure_logging(settings: Settings, command: str) -> None:
+    """The long-running commands log at HALI_LOG_LEVEL; the others only warnings and errors."""
+    logging.basicConfig(
+        level=settings.log_level if command in ("run", "dispatch") else max(logging.WARNING,
+                                                                logging.getLevelName(settings.log_level)),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request would drown the rest
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -137,12 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"hali: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    logging.basicConfig(
-        level=settings.log_level if args.command in ("run", "dispatch") else max(logging.WARNING,
-                                                                    logging.getLevelName(settings.log_level)),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging(settings, args.command)
     if args.command == "run":
         if settings.token is None:
             print(NO_TOKEN, file=sys.stderr)
