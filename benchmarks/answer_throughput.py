@@ -2,28 +2,32 @@
 
 What is measured:
 
-1. Hali's real bot, wired as ``hali run`` wires it (Store, ``ensure_ready``, the report store, the
-   status board with every source and a 2 s cache, ``build_application`` with its default concurrency,
-   its post_init with the alert notifier, long polling), but without the automatic-check runner,
-   which would probe the real sites. It polls
-   the strict fake Bot API (``tests/fakes/botapi.py``) running as a separate process; two incidents
-   are open.
-2. A bare PTB echo bot (same concurrency, same fake settings) on a second fake process.
+1. Hali's bot in a process of its own, started as ``hali run`` starts it (``run_bot``: the store made
+   ready, the report store, the status board with every source and a 2 s cache, the application with
+   its default concurrency, its post_init with the alert notifier, long polling, logging as the CLI
+   sets it up), but without the automatic-check runner, which would probe the real sites. It polls
+   the strict fake Bot API (``tests/fakes/botapi.py``), itself a separate process; two incidents are
+   open.
+2. A bare PTB echo bot (same concurrency, same fake settings), a process of its own, on a second fake.
 3. For reference, a bare PTB bot that answers every question with one fixed Hali status card (HTML,
    three buttons) and does nothing else, on a third fake: what sending a card costs by itself.
+4. For reference, the echo bot again, but sending through Hali's transport (``bot/telegram/transport.py``)
+   rather than PTB's HTTPX default, on a fourth fake: hali/echo is what a citizen's deployment gets
+   against a bare PTB bot; hali/echo2 is what Hali's own work costs, the transport set aside.
+   The bots are started by ``benchmarks/bots.py``.
 
    All are warmed up with a round that is not counted. Then each measured round pushes N status
    questions (English, Swahili, Sheng, different services) from many chats new to the bots in one
    batch, to one bot after the other, the same questions to each; rounds rotate which bot goes
    first. From the push to each reply, as timestamped by the fake: replies per second and latency
    p50/p99/max per message, the median over rounds printed side by side, then the median of each
-   round's own hali/echo ratio (they ran back to back, in the same machine weather), then the card
-   bot's figures. Each reply is matched to a question of its chat (Hali and the card bot: the card's
+   round's own hali/echo ratio (they ran back to back, in the same machine weather), then the
+   reference bots' figures. Each reply is matched to a question of its chat (Hali and the card bot: the card's
    refresh button names the service; echo: the same text); replies that never came, replies that
-   match nothing and errors are counted. The CPU
-   used meanwhile by the bot, the fake, PostgreSQL and the rest of the machine is printed too: rounds
-   run while other processes were busy are slower and noisier.
-4. ``engine.answer`` alone, in process (``hali ask`` without the process start-up, on the bot's
+   match nothing and errors (the fake's, and ERROR lines in the bot's log) are counted. The CPU
+   used meanwhile by the bot's process, the fake, PostgreSQL and the rest of the machine is printed
+   too: rounds run while other processes were busy are slower and noisier.
+5. ``engine.answer`` alone, in process (``hali ask`` without the process start-up, on the bot's
    board with its 2 s cache): mean, p50, p99 and max over varied messages (services, languages,
    typos, long messages).
 
@@ -40,6 +44,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import inspect
+import json
 import logging
 import os
 import platform
@@ -53,8 +58,8 @@ import tempfile
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,8 +70,6 @@ import aiohttp
 import httpx
 import sqlalchemy
 import telegram
-from telegram import Update
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
 from bot.catalog.model import Text
 from bot.cli import ensure_ready
@@ -74,21 +77,13 @@ from bot.config import Settings
 from bot.core.status import State
 from bot.engine import Engine
 from bot.i18n import load_translators
-from bot.sources import make_board, status_board
+from bot.sources import status_board
 from bot.store.repo import Store
-from bot.store.reports import CrowdSignals, report_store
-from bot.telegram import notifier
-from bot.telegram.app import ALLOWED_UPDATES, build_application
-from bot.telegram.context import Hali
-from bot.telegram.handlers import NO_PREVIEW, keyboard
-from bot.telegram.reports import stop_retention
-from tests.fakes.botapi import TOKEN
+from bot.telegram.app import build_application
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONCURRENCY: int = inspect.signature(build_application).parameters["concurrent_updates"].default
-POLL_TIMEOUT = Settings().poll_timeout_seconds  # what `hali run` long-polls with
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"  # as `hali run` logs
 
 # How people name the services, and how they ask whether one works.
 SERVICE_NAMES: dict[str, tuple[str, ...]] = {
@@ -157,7 +152,7 @@ class RoundResult:
     unmatched: int = 0
     errors: int = 0
     push_seconds: float = 0.0
-    bot_cpu: float = 0.0  # seconds of CPU of this process during the round
+    bot_cpu: float = 0.0  # seconds of CPU of the bot's process during the round
     fake_cpu: float = 0.0
     db_cpu: float = 0.0  # seconds of CPU of the PostgreSQL server processes
     other_cpu: float = 0.0  # seconds of CPU the rest of the machine used meanwhile (noise, if not ~0)
@@ -171,17 +166,6 @@ class RoundResult:
     @property
     def cpu_per_reply(self) -> float:
         return self.bot_cpu / max(1, len(self.latencies))
-
-
-class ErrorCounter(logging.Handler):
-    """Counts ERROR records: PTB and Hali's error handler log every failed update."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.count = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.count += 1
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -201,7 +185,7 @@ class FakeProcess:
         self.process: asyncio.subprocess.Process | None = None
         self.base_url = ""
         self.root = ""
-        # aiohttp rather than httpx: the control calls run in the bot's process, so they should cost little.
+        # aiohttp: the control calls should cost little, and stay out of the bots' own HTTP stack.
         self.client: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
@@ -295,11 +279,6 @@ def _postgres_cpu() -> float:
             fields = text.rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK")
-
-
-def _own_cpu() -> float:
-    t = os.times()
-    return t.user + t.system
 
 
 def _tail(path: Path, lines: int = 15) -> str:
@@ -415,21 +394,31 @@ def engine_messages(rng: random.Random, n: int) -> list[str]:
 class RunningBot:
     name: str
     fake: FakeProcess
+    process: asyncio.subprocess.Process
+    log_path: Path
     expected_key: Callable[[str], str]  # question text -> what its reply must carry
     reply_key: Callable[[dict[str, Any]], str]  # sent record -> what it carries
     rounds: list[RoundResult] = field(default_factory=list)
     next_message_id: int = 1
 
-    async def round(self, questions: list[Question], errors: ErrorCounter, idle_timeout: float) -> RoundResult:
+    def cpu_seconds(self) -> float:
+        return _proc_cpu(self.process.pid)
+
+    def logged_errors(self) -> int:
+        """ERROR and CRITICAL lines in the bot's log: PTB and Hali's error handler log every failed update."""
+        with self.log_path.open("rb") as log:
+            return sum(1 for line in log if b" ERROR " in line or b" CRITICAL " in line)
+
+    async def round(self, questions: list[Question], idle_timeout: float) -> RoundResult:
         """Push every question at once, wait for the replies, match them to their questions."""
         fake = self.fake
         updates = as_updates(questions, self.next_message_id)
         self.next_message_id += len(questions)
         before = await fake.stats()
         sent_before = before["by_method"].get("sendMessage", 0)
-        fake_errors_before, log_errors_before = before["errors"], errors.count
+        fake_errors_before, log_errors_before = before["errors"], self.logged_errors()
         db_cpu_before = _postgres_cpu()
-        cpu_before, fake_cpu_before, machine_before = _own_cpu(), fake.cpu_seconds(), _machine_cpu()
+        cpu_before, fake_cpu_before, machine_before = self.cpu_seconds(), fake.cpu_seconds(), _machine_cpu()
 
         pushed_at = time.time()
         await fake.push(updates)
@@ -444,11 +433,11 @@ class RunningBot:
                 break
             if done != seen:
                 seen, progress_at = done, time.monotonic()
-            elif time.monotonic() - progress_at > idle_timeout:
+            elif time.monotonic() - progress_at > idle_timeout or self.process.returncode is not None:
                 break
             await asyncio.sleep(0.05)
         window = time.time() - pushed_at
-        bot_cpu, fake_cpu = _own_cpu() - cpu_before, fake.cpu_seconds() - fake_cpu_before
+        bot_cpu, fake_cpu = self.cpu_seconds() - cpu_before, fake.cpu_seconds() - fake_cpu_before
         busy, steal = (after - before for after, before in zip(_machine_cpu(), machine_before, strict=True))
         db_cpu = _postgres_cpu() - db_cpu_before
 
@@ -470,23 +459,8 @@ class RunningBot:
                 result.unmatched += 1
         result.latencies.sort()
         result.missing = sum(len(keys) for keys in expected.values())
-        result.errors = (stats["errors"] - fake_errors_before) + (errors.count - log_errors_before)
+        result.errors = (stats["errors"] - fake_errors_before) + (self.logged_errors() - log_errors_before)
         return result
-
-
-async def poll(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    assert app.updater is not None
-    await app.updater.start_polling(
-        poll_interval=0, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False
-    )
-
-
-async def stop(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    assert app.updater is not None
-    if app.updater.running:
-        await app.updater.stop()
-    if app.running:
-        await app.stop()
 
 
 @dataclass
@@ -494,7 +468,6 @@ class Plan:
     args: argparse.Namespace
     db_url: str
     workdir: Path
-    errors: ErrorCounter
     keys: dict[str, str] = field(default_factory=dict)  # status question -> its card's refresh button
 
     @property
@@ -527,59 +500,46 @@ async def prepare_store(plan: Plan) -> None:
 
 
 @asynccontextmanager
-async def running_hali(plan: Plan) -> AsyncIterator[RunningBot]:
-    async with fake_api(plan.workdir / "fake-hali.log") as fake:
-        # As bot/run.py builds it, after preparing the store with a pool of its own.
-        store = Store.from_url(plan.db_url)
-        settings = Settings(token=TOKEN, api_base_url=fake.base_url, database_url=plan.db_url)
-        reports = report_store(store, settings)
-        board = make_board(store, max_age=settings.status_cache_seconds, extra=[CrowdSignals(reports)])
-        app = build_application(Hali(settings, store, Engine(board), reports),
-                                concurrent_updates=plan.args.concurrency)
-        try:
-            async with app:
-                if app.post_init is not None:
-                    await app.post_init(app)  # commands, report retention, the alert notifier
-                await app.start()
-                try:
-                    await poll(app)
-                    yield RunningBot("hali", fake, plan.keys.__getitem__, hali_reply_key)
-                finally:
-                    await stop(app)
-        finally:
-            # What bot/run.py does after shutdown, less the check runner it never started here.
-            await notifier.stop(app)
-            await stop_retention(app)
-            await store.close()
-
-
-@asynccontextmanager
-async def running_bare(plan: Plan, name: str,
-                       callback: Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]],
-                       expected_key: Callable[[str], str],
-                       reply_key: Callable[[dict[str, Any]], str]) -> AsyncIterator[RunningBot]:
-    """A bare PTB bot with one text handler, on a fake of its own, with Hali's concurrency."""
+async def running(plan: Plan, name: str, bot: str, expected_key: Callable[[str], str],
+                  reply_key: Callable[[dict[str, Any]], str], *options: str) -> AsyncIterator[RunningBot]:
+    """`python -m benchmarks.bots BOT` on a fake of its own, until it polls; stopped with SIGTERM."""
     async with fake_api(plan.workdir / f"fake-{name}.log") as fake:
-        app = (ApplicationBuilder().token(TOKEN).base_url(fake.base_url)
-               .concurrent_updates(plan.args.concurrency).build())
-        app.add_handler(MessageHandler(filters.TEXT, callback))
-        async with app:
-            await app.start()
-            try:
-                await poll(app)
-                yield RunningBot(name, fake, expected_key, reply_key)
-            finally:
-                await stop(app)
+        log_path = plan.workdir / f"bot-{name}.log"
+        with log_path.open("wb") as log:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "benchmarks.bots", bot, "--api", fake.base_url,
+                "--concurrency", str(plan.args.concurrency), *options,
+                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        RUNNING.append(process)
+        try:
+            deadline = time.monotonic() + 120
+            while (await fake.stats())["by_method"].get("getUpdates", 0) == 0:
+                if process.returncode is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the {name} bot did not start polling:\n{_tail(log_path)}")
+                await asyncio.sleep(0.1)
+            yield RunningBot(name, fake, process, log_path, expected_key, reply_key)
+        finally:
+            if process.returncode is None:
+                process.terminate()
+                try:
+                    await asyncio.wait_for(process.wait(), 15)
+                except TimeoutError:
+                    process.kill()
+                    await process.wait()
 
 
-@asynccontextmanager
-async def running_echo(plan: Plan) -> AsyncIterator[RunningBot]:
-    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        assert update.message is not None and update.message.text is not None
-        await update.message.reply_text(update.message.text)
+def running_hali(plan: Plan) -> AbstractAsyncContextManager[RunningBot]:
+    return running(plan, "hali", "hali", plan.keys.__getitem__, hali_reply_key, "--db", plan.db_url)
 
-    async with running_bare(plan, "echo", echo, lambda text: text, echo_reply_key) as bot:
-        yield bot
+
+def running_echo(plan: Plan) -> AbstractAsyncContextManager[RunningBot]:
+    return running(plan, "echo", "echo", lambda text: text, echo_reply_key)
+
+
+def running_echo_on_hali_transport(plan: Plan) -> AbstractAsyncContextManager[RunningBot]:
+    """The echo bot, sending through Hali's transport instead of PTB's: what Hali's own work costs."""
+    return running(plan, "echo-hali-transport", "echo", lambda text: text, echo_reply_key, "--transport", "hali")
 
 
 @asynccontextmanager
@@ -594,39 +554,38 @@ async def running_card(plan: Plan) -> AsyncIterator[RunningBot]:
         card = (await Engine(status_board(store, Settings(), max_age=60)).answer(text)).reply
     finally:
         await store.close()
-    markup = keyboard(card)
+    path = plan.workdir / "card.json"
+    path.write_text(json.dumps({"html": card.html, "keyboard": [
+        [{"text": b.text, "callback_data": b.data} if b.data else {"text": b.text, "url": b.url} for b in row]
+        for row in card.buttons
+    ]}))
     key = plan.keys[text]
-
-    async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        assert update.message is not None
-        await update.message.reply_html(card.html, reply_markup=markup, link_preview_options=NO_PREVIEW)
-
-    async with running_bare(plan, "card", answer, lambda _: key, hali_reply_key) as bot:
+    async with running(plan, "card", "card", lambda _: key, hali_reply_key, "--card", str(path)) as bot:
         yield bot
 
 
-async def bench_bots(plan: Plan) -> tuple[RunningBot, RunningBot, RunningBot]:
+async def bench_bots(plan: Plan) -> list[RunningBot]:
     """The bots run side by side, each on its own fake; only one is asked at a time.
 
-    Rounds rotate which bot goes first (hali-echo-card, echo-card-hali, card-hali-echo, ...), so that a
-    machine that gets slower or faster over the run does not favour one. Every round asks chats the
-    bots have not seen before, so every round is the same work.
+    Hali, the echo bot, the card bot, the echo bot on Hali's transport. Rounds rotate which bot goes
+    first (hali-echo-card-echo2, echo-card-echo2-hali, ...), so that a machine that gets slower or
+    faster over the run does not favour one. Every round asks chats the bots have not seen before, so
+    every round is the same work.
     """
     a = plan.args
     async with AsyncExitStack() as stack:
-        hali = await stack.enter_async_context(running_hali(plan))
-        echo = await stack.enter_async_context(running_echo(plan))
-        card = await stack.enter_async_context(running_card(plan))
-        bots = [hali, echo, card]
+        bots = [await stack.enter_async_context(start(plan))
+                for start in (running_hali, running_echo, running_card, running_echo_on_hali_transport)]
         warmup = make_round(random.Random(a.seed), plan.texts, a.warmup, min(a.users, a.warmup), 2_000_000_000)
         for bot in bots:
-            await bot.round(warmup, plan.errors, a.idle_timeout)
+            await bot.round(warmup, a.idle_timeout)
         for r in range(a.rounds):
             questions = make_round(random.Random(a.seed + 1 + r), plan.texts, a.n, a.users,
                                    1_000_000_000 + r * 10_000_000)
-            for bot in bots[r % 3:] + bots[:r % 3]:
-                bot.rounds.append(await bot.round(questions, plan.errors, a.idle_timeout))
-    return hali, echo, card
+            turn = r % len(bots)
+            for bot in bots[turn:] + bots[:turn]:
+                bot.rounds.append(await bot.round(questions, a.idle_timeout))
+    return bots
 
 
 @dataclass
@@ -707,7 +666,8 @@ def machine() -> str:
             f"SQLAlchemy {sqlalchemy.__version__}, httpx {httpx.__version__}; code at {commit or 'unknown'}")
 
 
-def report_bots(hali: RunningBot, echo: RunningBot, card: RunningBot, *, postgres: bool) -> str:
+def report_bots(bots: Sequence[RunningBot], *, postgres: bool) -> str:
+    hali, echo, card, echo2 = bots
     def ms(value: float) -> str:
         return f"{value * 1000:.1f}"
 
@@ -715,10 +675,12 @@ def report_bots(hali: RunningBot, echo: RunningBot, card: RunningBot, *, postgre
         return f"{a / b:.2f}" if b else "-"
 
     lines = []
-    order = ("hali, echo, card", "echo, card, hali", "card, hali, echo")
-    for n, (hr, er, cr) in enumerate(zip(hali.rounds, echo.rounds, card.rounds, strict=True), 1):
-        lines.append(f"round {n} ({order[(n - 1) % 3]}): hali {hr.rate:.0f}/s, echo {er.rate:.0f}/s, "
-                     f"card {cr.rate:.0f}/s, hali/echo {ratio(hr.rate, er.rate)}; "
+    names = ["hali", "echo", "card", "echo2"]
+    for n, (hr, er, cr, e2) in enumerate(zip(*(bot.rounds for bot in bots), strict=True), 1):
+        turn = (n - 1) % len(names)
+        lines.append(f"round {n} ({', '.join(names[turn:] + names[:turn])}): hali {hr.rate:.0f}/s, "
+                     f"echo {er.rate:.0f}/s, card {cr.rate:.0f}/s, echo2 {e2.rate:.0f}/s, "
+                     f"hali/echo {ratio(hr.rate, er.rate)}; "
                      f"p50 {ms(percentile(hr.latencies, 50))} / {ms(percentile(er.latencies, 50))} ms; "
                      f"p99 {ms(percentile(hr.latencies, 99))} / {ms(percentile(er.latencies, 99))} ms")
 
@@ -762,12 +724,16 @@ def report_bots(hali: RunningBot, echo: RunningBot, card: RunningBot, *, postgre
     if paired:
         lines.append(f"\nhali/echo replies/s, round by round: median {statistics.median(paired):.2f} "
                      f"(lowest {paired[0]:.2f}, highest {paired[-1]:.2f})")
-    c, e, h = (med(bot, lambda r: r.rate) for bot in (card, echo, hali))
-    cpu_c = med(card, lambda r: r.cpu_per_reply)
-    lines.append(f"reference, a bare bot sending one fixed status card (no understanding, no store): "
-                 f"{c:.0f} replies/s = {ratio(c, e)} of echo, {ms(cpu_c)} ms CPU per reply; "
-                 f"hali = {ratio(h, c)} of it; card errors {total(card, lambda r: r.errors)}, "
+    c, e, h, e2 = (med(bot, lambda r: r.rate) for bot in (card, echo, hali, echo2))
+    lines.append("\nreferences (hali/echo above compares Hali with python-telegram-bot as it comes, HTTPX included):")
+    lines.append(f"card:  a bare bot sending one fixed status card (no understanding, no store): "
+                 f"{c:.0f} replies/s = {ratio(c, e)} of echo, {ms(med(card, lambda r: r.cpu_per_reply))} ms CPU "
+                 f"per reply; hali = {ratio(h, c)} of it; errors {total(card, lambda r: r.errors)}, "
                  f"never arrived {total(card, lambda r: r.missing)}")
+    lines.append(f"echo2: the echo bot on Hali's transport (bot/telegram/transport.py): {e2:.0f} replies/s = "
+                 f"{ratio(e2, e)} of echo, {ms(med(echo2, lambda r: r.cpu_per_reply))} ms CPU per reply; "
+                 f"hali = {ratio(h, e2)} of it (Hali's own work, transport aside); "
+                 f"errors {total(echo2, lambda r: r.errors)}, never arrived {total(echo2, lambda r: r.missing)}")
     return "\n".join(lines)
 
 
@@ -804,39 +770,28 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-def setup_logging(path: Path) -> ErrorCounter:
-    # `hali run` logs at INFO with httpx quietened; both bots pay the same, into a file here.
-    root = logging.getLogger()
-    root.setLevel(logging.INFO)
-    handler = logging.FileHandler(path)
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    root.addHandler(handler)
-    counter = ErrorCounter()
-    root.addHandler(counter)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    return counter
-
-
 async def run(args: argparse.Namespace, workdir: Path) -> None:
     # SIGTERM takes the way out Ctrl-C takes, so the fakes and the database are cleaned up.
     main_task = asyncio.current_task()
     assert main_task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
-    errors = setup_logging(workdir / "bot.log")
+    # This process only drives the bots and times the engine; its own log goes to a file.
+    logging.basicConfig(filename=workdir / "benchmark.log", level=logging.WARNING)
     load_translators()
     print(machine())
     print(f"parameters: --n {args.n} --users {args.users} --concurrency {args.concurrency} --db {args.db} "
           f"--engine-n {args.engine_n} --warmup {args.warmup} --rounds {args.rounds} --seed {args.seed}\n"
-          f"fake Bot API: one process per bot, --no-keep-requests, no rate limit", flush=True)
+          f"every bot a process of its own, on a fake Bot API process of its own (--no-keep-requests, "
+          f"no rate limit)", flush=True)
     async with database(args.db, workdir, args.pg_admin_url) as db_url:
-        plan = Plan(args, db_url, workdir, errors)
+        plan = Plan(args, db_url, workdir)
         await prepare_store(plan)
-        hali, echo, card = await bench_bots(plan)
+        bots = await bench_bots(plan)
         print(f"\neach round: {args.n} status questions ({len(plan.texts)} distinct, English/Swahili/Sheng, "
               f"{len(set(plan.keys.values()))} services) from {min(args.users, args.n)} chats new to the bot, "
               f"pushed at once;\nlatency = reply timestamp at the fake - push time; warm-up round "
               f"({args.warmup} questions) not counted")
-        print(report_bots(hali, echo, card, postgres=args.db == "postgres"), flush=True)
+        print(report_bots(bots, postgres=args.db == "postgres"), flush=True)
         engine = await bench_engine(plan)
         print()
         print(report_engine(engine))
