@@ -220,3 +220,19 @@ async def test_the_application_sends_through_it_unless_given_another(store: Stor
     assert isinstance(build_application(parts()).bot.request, AiohttpRequest)
     given = HTTPXRequest()
     assert build_application(parts(), request=given, get_updates_request=HTTPXRequest()).bot.request is given
+
+
+async def test_a_proxy_from_the_environment_is_used(sent_ok: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTP_PROXY", sent_ok.base_url.removesuffix("/bot"))
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    request = AiohttpRequest()
+    await request.initialize()
+    bot = Bot(TOKEN, base_url="http://api.telegram.invalid/bot", request=request)  # reachable only through the proxy
+    try:
+        await bot.send_message(42, "x")
+    finally:
+        await request.shutdown()
+    [record] = sent_ok.requests
+    assert record["method"] == "sendMessage"
+    assert record["headers"]["Host"] == "api.telegram.invalid"
