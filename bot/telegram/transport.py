@@ -9,14 +9,18 @@ status card): about 1.1 ms of CPU per reply through HTTPX, about 0.4 ms through 
 
 The wire format is the one python-telegram-bot's own transport uses: parameters form-encoded, files
 as multipart/form-data, PTB's User-Agent. So is the rest of what a deployment may rely on: the same
-certificate authorities (certifi's, as HTTPX trusts), the proxy from HTTPS_PROXY/NO_PROXY, the same
-four time-outs (an overall bound stands in for the write time-out, which aiohttp does not have).
+certificate authorities (certifi's, as HTTPX trusts), the proxy the environment names (HTTPS_PROXY,
+HTTP_PROXY, ALL_PROXY, NO_PROXY), the same four time-outs (an overall bound stands in for the write
+time-out, which aiohttp does not have). The proxy is looked up once per host, not with aiohttp's
+`trust_env`, which reads ~/.netrc in a thread for every request (it doubled the CPU per request).
 """
 
 from __future__ import annotations
 
 import ssl
+import urllib.request
 from functools import cache
+from urllib.parse import urlsplit
 
 import aiohttp
 import certifi
@@ -29,7 +33,7 @@ _DEFAULT = type(BaseRequest.DEFAULT_NONE)  # "not given for this call": use this
 class AiohttpRequest(BaseRequest):
     """A `telegram.request.BaseRequest` over one `aiohttp.ClientSession`, made by `initialize()`."""
 
-    __slots__ = ("_connect", "_connections", "_media_write", "_pool", "_read", "_session", "_write")
+    __slots__ = ("_connect", "_connections", "_media_write", "_pool", "_proxies", "_read", "_session", "_write")
 
     def __init__(self, *, connection_pool_size: int = 256, read_timeout: float | None = 5.0,
                  write_timeout: float | None = 5.0, connect_timeout: float | None = 5.0,
@@ -40,6 +44,7 @@ class AiohttpRequest(BaseRequest):
         self._read, self._write, self._connect, self._pool = read_timeout, write_timeout, connect_timeout, pool_timeout
         self._media_write = media_write_timeout
         self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[tuple[str, str], str | None] = {}  # (scheme, host) -> proxy URL or None
 
     @property
     def read_timeout(self) -> float | None:
@@ -52,8 +57,8 @@ class AiohttpRequest(BaseRequest):
                 connector=aiohttp.TCPConnector(limit=self._connections, limit_per_host=self._connections,
                                                ssl=_tls()),
                 headers={"User-Agent": self.USER_AGENT},
-                trust_env=True,  # HTTPS_PROXY and NO_PROXY, as HTTPX honours them
             )
+            self._proxies.clear()  # the environment is read again for each session
 
     async def shutdown(self) -> None:
         session, self._session = self._session, None
@@ -97,12 +102,29 @@ class AiohttpRequest(BaseRequest):
             body = request_data.url_encoded_parameters().encode("ascii")
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         try:
-            async with session.request(method, url, data=body, headers=headers, timeout=timeout) as response:
+            async with session.request(method, url, data=body, headers=headers, timeout=timeout,
+                                       proxy=self._proxy(url)) as response:
                 return response.status, await response.read()
         except TimeoutError as exc:  # aiohttp's time-outs are TimeoutErrors too
             raise TimedOut(f"aiohttp: {type(exc).__name__}: {exc}" if str(exc) else None) from exc
         except aiohttp.ClientError as exc:
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
+
+    def _proxy(self, url: str) -> str | None:
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.hostname or "")
+        if key not in self._proxies:
+            self._proxies[key] = _environment_proxy(*key)
+        return self._proxies[key]
+
+
+def _environment_proxy(scheme: str, host: str) -> str | None:
+    """HTTPS_PROXY / HTTP_PROXY / ALL_PROXY for the scheme, unless NO_PROXY covers the host."""
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(scheme) or proxies.get("all")
+    if not proxy or urllib.request.proxy_bypass(host):
+        return None
+    return proxy
 
 
 @cache

@@ -236,3 +236,19 @@ async def test_a_proxy_from_the_environment_is_used(sent_ok: Server, monkeypatch
     [record] = sent_ok.requests
     assert record["method"] == "sendMessage"
     assert record["headers"]["Host"] == "api.telegram.invalid"
+
+
+async def test_no_proxy_sends_directly(sent_ok: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = sock.getsockname()[1]
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{dead}")  # would refuse the connection
+    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
+    request = AiohttpRequest()
+    await request.initialize()
+    bot = Bot(TOKEN, base_url=sent_ok.base_url, request=request)
+    try:
+        await bot.send_message(42, "x")
+    finally:
+        await request.shutdown()
+    assert [r["method"] for r in sent_ok.requests] == ["sendMessage"]
