@@ -1,8 +1,8 @@
 """Sending notifications through the Bot API, with Telegram's errors sorted into what to do next.
 
 The dispatcher has a `telegram.Bot` of its own, whose connection pool (bot/telegram/transport.py) is
-sized for the broadcast rate: the Application's bot is tuned for answering updates and must not be starved by a
-fan-out, nor the other way round.
+sized for the broadcast rate: the Application's bot is tuned for answering updates and must not be
+starved by a fan-out, nor the other way round.
 """
 
 from __future__ import annotations
