@@ -241,15 +241,20 @@ class FakeProcess:
     async def stop(self) -> None:
         if self.client is not None:
             await self.client.close()
-        process = self.process
-        if process is None or process.returncode is not None:
-            return
-        process.terminate()
-        try:
-            await asyncio.wait_for(process.wait(), 5)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
+        if self.process is not None:
+            await terminate(self.process, grace=5)
+
+
+async def terminate(process: asyncio.subprocess.Process, *, grace: float) -> None:
+    """SIGTERM, then SIGKILL if the process is still there after `grace` seconds."""
+    if process.returncode is not None:
+        return
+    process.terminate()
+    try:
+        await asyncio.wait_for(process.wait(), grace)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
 
 
 RUNNING: list[asyncio.subprocess.Process] = []  # killed on the way out if still alive
@@ -520,13 +525,7 @@ async def running(plan: Plan, name: str, bot: str, expected_key: Callable[[str],
                 await asyncio.sleep(0.1)
             yield RunningBot(name, fake, process, log_path, expected_key, reply_key)
         finally:
-            if process.returncode is None:
-                process.terminate()
-                try:
-                    await asyncio.wait_for(process.wait(), 15)
-                except TimeoutError:
-                    process.kill()
-                    await process.wait()
+            await terminate(process, grace=15)
 
 
 def running_hali(plan: Plan) -> AbstractAsyncContextManager[RunningBot]:
