@@ -198,6 +198,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             "incident": _incident,
             "reports": lambda s, a: cli_reports.run(s, a, settings, UsageError),
             "outbox": cli_notify.outbox,
+            "sending": lambda s, a: cli_notify.sending(s, a, settings),
         }[args.command]
         return await handler(store, args)
     finally:

@@ -1,15 +1,16 @@
-"""`hali dispatch` (an extra dispatcher process) and `hali outbox` (delivery counts per event)."""
+"""`hali dispatch` (an extra dispatcher process), `hali outbox` (delivery counts per event) and `hali sending`
+(what the send budget is doing: queues, rate, 429s, drops, and the inbox)."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
-import signal
 from typing import Any
 
 from bot.config import Settings
+from bot.store.budget import sending_report
+from bot.store.inbox import Inbox
 from bot.store.repo import Store
 
 log = logging.getLogger(__name__)
@@ -20,6 +21,8 @@ def add_parsers(sub: argparse._SubParsersAction[Any]) -> None:
     outbox = sub.add_parser("outbox", help="pending, sent, failed and deactivated deliveries per event")
     outbox.add_argument("--json", action="store_true")
     outbox.add_argument("--limit", type=int, default=20)
+    sending = sub.add_parser("sending", help="the send budget: queues per priority, rate, 429s, drops; the inbox")
+    sending.add_argument("--json", action="store_true")
 
 
 async def outbox(store: Store, args: argparse.Namespace) -> int:
@@ -38,26 +41,47 @@ async def outbox(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
+async def sending(store: Store, args: argparse.Namespace, settings: Settings) -> int:
+    report = await sending_report(store.sessions, store.clock)
+    inbox = await Inbox(store.sessions, store.engine.dialect.name, store.clock).counts()
+    now = store.clock()
+    oldest = round((now - inbox.oldest_pending).total_seconds()) if inbox.oldest_pending else None
+    data: dict[str, Any] = {
+        "limit_per_second": settings.send_rate,
+        "paid_broadcast_per_second": settings.broadcast_rate if settings.paid_broadcast else None,
+        "senders": [{"id": s.id, "role": s.role, "answers_waiting": s.answers_waiting,
+                     "notifications_waiting": s.notices_waiting, "paid_waiting": s.paid_waiting,
+                     "sending_per_second": round(s.rate, 2), "seen": s.seen_at.isoformat()} for s in report.senders],
+        "last_hour": {"sent": report.sent_last_hour, "throttled_429": report.throttled_last_hour,
+                      "replies_dropped": report.dropped_last_hour},
+        "paused_until": report.paused_until.isoformat() if report.paused_until else None,
+        "inbox": {"waiting": inbox.pending, "in_hand": inbox.claimed, "set_aside": inbox.invalid,
+                  "oldest_waiting_seconds": oldest},
+    }
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    answers = sum(s.answers_waiting for s in report.senders)
+    notices = sum(s.notices_waiting + s.paid_waiting for s in report.senders)
+    rate = sum(s.rate for s in report.senders)
+    print(f"limit {settings.send_rate:g} messages/s in all"
+          + (f"; paid notifications up to {settings.broadcast_rate:g}/s" if settings.paid_broadcast else ""))
+    print(f"now: {rate:.1f} messages/s; waiting: {answers} answers, {notices} notifications"
+          + (f"; paused by Telegram until {report.paused_until:%H:%M:%S} UTC" if report.paused_until else ""))
+    print(f"last hour: {report.sent_last_hour} sent, {report.throttled_last_hour} answered 429, "
+          f"{report.dropped_last_hour} replies dropped (waited past HALI_REPLY_MAX_WAIT)")
+    print(f"inbox: {inbox.pending} updates waiting ({inbox.claimed} in hand"
+          + (f", the oldest {oldest} s" if oldest is not None else "") + f"), {inbox.invalid} set aside unreadable")
+    if not report.senders:
+        print("no process is sending (none heard from in the last 15 s)")
+    for s in report.senders:
+        print(f"  {s.role:<9} {s.id:<48} {s.rate:6.1f}/s  answers {s.answers_waiting:>6}  "
+              f"notifications {s.notices_waiting + s.paid_waiting:>6}")
+    return 0
+
+
 async def dispatch(settings: Settings) -> int:
     """Dispatch until SIGINT/SIGTERM; then finish the sends under way and give the rest back."""
-    from bot.cli import ensure_ready
-    from bot.telegram.notifier import build_dispatcher
+    from bot.run import dispatch as run_dispatcher
 
-    store = Store.from_url(settings.database_url)
-    try:
-        await ensure_ready(store)
-        dispatcher, sender = build_dispatcher(settings, store)
-        await sender.start()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, dispatcher.stop)
-        log.info("dispatcher %s running at up to %g messages/s", dispatcher.worker, dispatcher.settings.rate)
-        try:
-            await dispatcher.run()
-        finally:
-            await sender.close()
-        print(f"dispatcher stopped: {dispatcher.stats.sent} sent, {dispatcher.stats.throttled} throttled, "
-              f"{dispatcher.stats.failed} failed, {dispatcher.stats.deactivated} chats deactivated")
-        return 0
-    finally:
-        await store.close()
+    return await run_dispatcher(settings)

@@ -58,6 +58,10 @@ class Settings:
     paid_broadcast: bool = False
     broadcast_inflight: int | None = None
     settle_seconds: float = 120.0
+    send_rate: float = 30.0  # every message the bot sends, all processes together
+    reply_max_wait: float = 600.0  # seconds an answer may wait for its turn before it is dropped
+    notify_max_age: float = 6 * 3600.0  # seconds a notification is retried after its first failure
+    channel: str | None = None  # the public channel: "@name" or its numeric id
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -76,6 +80,10 @@ class Settings:
             report_daily_cap=int(_float(env, "HALI_REPORT_DAILY_CAP", 10, low=1, high=1000)),
             report_flow_timeout_minutes=_float(env, "HALI_REPORT_FLOW_TIMEOUT_MINUTES", 10, low=1, high=1440),
             check_concurrency=int(_float(env, "HALI_CHECK_CONCURRENCY", 20, low=1, high=200)),
+            send_rate=_float(env, "HALI_SEND_RATE", FREE_BROADCAST_RATE, low=0.1, high=MAX_SEND_RATE),
+            reply_max_wait=_duration(env, "HALI_REPLY_MAX_WAIT", 600.0, low=5.0, high=86400.0),
+            notify_max_age=_duration(env, "HALI_NOTIFY_MAX_AGE", 6 * 3600.0, low=60.0, high=7 * 86400.0),
+            channel=_channel(env.get("HALI_CHANNEL")),
             **_broadcast(env),
         ).with_scopes(env.get("HALI_OPERATOR_SCOPES"))
 
@@ -187,6 +195,34 @@ def _float(env: Mapping[str, str], name: str, default: float, *, low: float, hig
     return number
 
 
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d)?$")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def _duration(env: Mapping[str, str], name: str, default: float, *, low: float, high: float) -> float:
+    """A number of seconds, or a duration like 90s, 10m, 6h, 1d."""
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    match = _DURATION.match(raw.strip().lower())
+    if match is None:
+        raise ConfigError(f"{name} must be a duration like 600, 10m or 6h, got {raw!r}")
+    seconds = float(match.group(1)) * _SECONDS[match.group(2)]
+    if not low <= seconds <= high:
+        raise ConfigError(f"{name} must be between {low:g} and {high:g} seconds, got {raw!r}")
+    return seconds
+
+
+def _channel(value: str | None) -> str | None:
+    """HALI_CHANNEL: "@name" (a public channel's username) or the channel's numeric id (-100…)."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    if re.fullmatch(r"@[A-Za-z][A-Za-z0-9_]{3,31}", value) or re.fullmatch(r"-100\d{5,15}", value):
+        return value
+    raise ConfigError(f"HALI_CHANNEL must be a channel's @username or its id (-100…), got {value!r}")
+
+
 def _secret(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
@@ -196,6 +232,8 @@ def _secret(value: str | None) -> str | None:
 # Telegram's free bulk limit; beyond it, up to 1000/s, only with paid broadcasts (Telegram Stars).
 FREE_BROADCAST_RATE = 30.0
 PAID_BROADCAST_RATE = 1000.0
+# HALI_SEND_RATE above Telegram's 30/s is only for a Bot API server that allows it (a local one, a test fake).
+MAX_SEND_RATE = 100_000.0
 
 
 class _Broadcast(TypedDict):

@@ -48,10 +48,12 @@ class Answer:
 
 class Engine:
     def __init__(
-        self, board: StatusBoard, *, clock: Clock = system_clock, outbox: SubscriptionStore | None = None
+        self, board: StatusBoard, *, clock: Clock = system_clock, outbox: SubscriptionStore | None = None,
+        channel_link: str | None = None,
     ) -> None:
         self.board = board
         self.clock = clock
+        self.channel_link = channel_link  # the public channel: cards link to it during an outage
         self._understander: tuple[Catalog, Understander] | None = None
         self._understood: OrderedDict[str, Understanding] = OrderedDict()
         # Cards of the current snapshot, for the current second: (snapshot, second) -> cards.
@@ -139,7 +141,8 @@ class Engine:
         key = (service.id, t.lang, subscribed)
         reply = cards.get(key)
         if reply is None:
-            reply = cards[key] = _render_card(t, snapshot, service, now, subscribed=subscribed)
+            reply = cards[key] = _render_card(t, snapshot, service, now, subscribed=subscribed,
+                                              channel=self.channel_link)
         return reply
 
     def _clarify(self, t: Translator, snapshot: Snapshot, u: Understanding) -> Reply:
@@ -196,10 +199,11 @@ class Engine:
 
 
 def _render_card(t: Translator, snapshot: Snapshot, service: Service, now: datetime, *,
-                 subscribed: bool = False) -> Reply:
+                 subscribed: bool = False, channel: str | None = None) -> Reply:
     """The status card, with the dependency, maintenance and check lines the snapshot knows."""
     extra = card_extra(t, snapshot, service.id, now)
-    return render.status_card(t, service, snapshot.status(service.id), now, extra, subscribed=subscribed)
+    return render.status_card(t, service, snapshot.status(service.id), now, extra, subscribed=subscribed,
+                              channel=channel)
 
 
 def _services(catalog: Catalog, ids: tuple[str, ...] | list[str]) -> list[Service]:

@@ -1,86 +1,156 @@
-"""`hali run`: prepare the store, then poll Telegram until stopped."""
+"""`hali run` and `hali dispatch`: the long-running processes, put together from `bot.app`.
+
+`hali run` is, in start order (stopped in the reverse order, on SIGTERM or SIGINT):
+
+1. the send budget's lanes and its heartbeat (every message waits its turn there);
+2. the inbox worker, then the long polling that feeds it (updates are kept before they are confirmed);
+3. a notification dispatcher and the status watcher;
+4. the automatic checks (one runner per deployment, elected by a lease);
+5. housekeeping: report retention, the inbox's and the budget's old rows, every hour.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
+import signal
 import sys
+from collections.abc import Awaitable, Callable
 
+from bot.app import Jobs, assemble, channel_link, open_store
 from bot.config import ConfigError, Settings
+from bot.core.periodic import every
 from bot.core.probe import Prober
-from bot.engine import Engine
 from bot.i18n import load_translators
 from bot.runner import CheckRunner
-from bot.sources import make_board
-from bot.store.repo import Store
-from bot.store.reports import CrowdSignals, report_store
-from bot.telegram import notifier
-from bot.telegram.app import ALLOWED_UPDATES, build_application
-from bot.telegram.context import Hali, HaliApplication
-from bot.telegram.reports import stop_retention
+from bot.services.sending import Budgeted, shared_budget
+from bot.store.inbox import Inbox
+from bot.telegram.app import publish_commands, resolve_channel, telegram_front
+from bot.telegram.notifier import build_dispatcher, build_watcher
 
 log = logging.getLogger(__name__)
 
+HOUSEKEEPING_SECONDS = 3600
 
-def run_bot(settings: Settings, *, checks: bool = True, concurrent_updates: int | None = None) -> int:
-    """Poll until stopped. `checks=False` leaves out the automatic checks (they probe the real sites)."""
+
+def run_bot(settings: Settings, *, checks: bool = True, concurrent_updates: int = 32) -> int:
+    """Run the bot until stopped. `checks=False` leaves out the automatic checks (they probe the real sites)."""
     load_translators()  # fail now, not at the first message, if a catalog is missing
-    store = Store.from_url(settings.database_url)
-
-    async def prepare() -> None:
-        from bot.cli import ensure_ready
-
-        try:
-            await ensure_ready(store)
-            settings.check_scopes(await store.service_ids())
-        finally:
-            await store.close()
-
     try:
-        asyncio.run(prepare())
+        asyncio.run(serve(settings, checks=checks, concurrency=concurrent_updates))
     except ConfigError as exc:
         print(f"hali: configuration error: {exc}", file=sys.stderr)
         return 2
-    # A fresh engine pool for the polling loop: the one above belonged to a loop that has ended.
-    store = Store.from_url(settings.database_url)
-    reports = report_store(store, settings)
-    board = make_board(store, max_age=settings.status_cache_seconds, extra=[CrowdSignals(reports)])
-    engine = Engine(board)
-    hali = Hali(settings, store, engine, reports)
-    application = (build_application(hali) if concurrent_updates is None
-                   else build_application(hali, concurrent_updates=concurrent_updates))
-    runner_slot: list[CheckRunner] = []
-    wired_init = application.post_init
+    return 0
 
-    async def _init(app: HaliApplication) -> None:
-        if wired_init is not None:
-            await wired_init(app)
+
+def budget_jobs(jobs: Jobs, shared: Budgeted) -> None:
+    """The lanes first, so that anything started after them can send."""
+    for lane in shared.budget.lanes:
+        jobs.add(f"send budget ({lane.name} lane)", lane.run, stop=lane.stop)
+    jobs.add("send budget heartbeat", shared.coordinator.run, stop=shared.coordinator.stop)
+
+
+def housekeeping(inbox: Inbox | None, shared: Budgeted) -> Callable[[], Awaitable[dict[str, int]]]:
+    """The hourly clean-up of rows nobody needs any more: done updates, senders long gone."""
+    async def once() -> dict[str, int]:
+        done = {"inbox": await inbox.purge()} if inbox is not None else {}
+        await shared.coordinator.board.prune()
+        return done
+    return once
+
+
+async def serve(settings: Settings, *, checks: bool = True, concurrency: int = 32) -> None:
+    store = await open_store(settings)
+    try:
+        channel = await resolve_channel(settings)
+        await store.outbox.set_channel(channel[0] if channel else None, channel[1] if channel else None)
+        app = assemble(settings, store, channel_link=channel_link(settings, channel[1] if channel else None))
+        shared = shared_budget(settings, store, role="bot")
+        front = telegram_front(app, shared.budget, concurrency=concurrency)
+        application, inbox = front.application, front.inbox
+        dispatcher, sender = build_dispatcher(settings, store, shared.budget, channel=channel)
+        jobs = Jobs()
+        budget_jobs(jobs, shared)
+        jobs.add("inbox", front.worker.run, stop=front.worker.finish)
+        jobs.add("long polling", front.poller.run)
+        jobs.add("dispatcher", dispatcher.run, stop=_stopper(dispatcher.stop))
+        jobs.add("status watcher", build_watcher(app).run)
+        prober: Prober | None = None
         if checks:
-            # Created here, on the polling loop, so its client and tasks live on the right loop.
-            runner = CheckRunner(store, Prober(concurrency=settings.check_concurrency))
-            runner.start()
-            runner_slot.append(runner)
-            log.info("automatic checks started (one runner per deployment, elected by a lease)")
-        # What is loaded by now (modules, catalogs, the schema, the application) lives as long as the
-        # process: out of the collector's sight, every full collection walks only what updates create.
-        gc.collect()
-        gc.freeze()
-
-    async def _close(app: HaliApplication) -> None:
-        await notifier.stop(app)
-        await stop_retention(app)
-        for runner in runner_slot:
-            await runner.stop()
-            await runner.prober.close()
+            prober = Prober(concurrency=settings.check_concurrency)
+            runner = CheckRunner(store, prober)
+            jobs.add("automatic checks", runner.loop, stop=runner.stop)
+        jobs.add("report retention", lambda: every(HOUSEKEEPING_SECONDS, app.reports.purge, name="report retention",
+                                                   first_delay=60))
+        jobs.add("housekeeping", lambda: every(HOUSEKEEPING_SECONDS, housekeeping(inbox, shared),
+                                               name="housekeeping", first_delay=120))
+        async with application:
+            await sender.start()
+            try:
+                await publish_commands(application)
+                jobs.start()
+                log.info("Hali is answering (long polling against %s); background jobs: %s",
+                         settings.api_base_url, ", ".join(jobs.names))
+                # What is loaded by now lives as long as the process: out of the collector's sight,
+                # every full collection walks only what updates create.
+                gc.collect()
+                gc.freeze()
+                await _until_stopped()
+                log.info("stopping: no more updates are taken; what is under way finishes or is handed back")
+            finally:
+                await jobs.stop()
+                await sender.close()
+                if prober is not None:
+                    await prober.close()
+                log.info("stopped")
+    finally:
         await store.close()
 
-    application.post_init = _init
-    application.post_shutdown = _close
-    log.info("starting long polling against %s", settings.api_base_url)
-    application.run_polling(
-        allowed_updates=ALLOWED_UPDATES,
-        timeout=settings.poll_timeout_seconds,
-        drop_pending_updates=False,
-    )
-    return 0
+
+async def dispatch(settings: Settings) -> int:
+    """`hali dispatch`: one more dispatcher, until SIGINT or SIGTERM."""
+    store = await open_store(settings)
+    try:
+        channel = await store.outbox.channel()
+        shared = shared_budget(settings, store, role="dispatch")
+        dispatcher, sender = build_dispatcher(settings, store, shared.budget, channel=channel)
+        jobs = Jobs()
+        budget_jobs(jobs, shared)
+        jobs.add("dispatcher", dispatcher.run, stop=_stopper(dispatcher.stop))
+        await sender.start()
+        try:
+            jobs.start()
+            log.info("dispatcher %s running", dispatcher.worker)
+            await _until_stopped()
+        finally:
+            await jobs.stop()
+            await sender.close()
+        stats = dispatcher.stats
+        print(f"dispatcher stopped: {stats.sent} sent, {dispatcher.throttled} throttled, "
+              f"{stats.failed} failed, {stats.deactivated} chats deactivated")
+        return 0
+    finally:
+        await store.close()
+
+
+def _stopper(stop: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+    async def call() -> None:
+        stop()
+    return call
+
+
+async def _until_stopped() -> None:
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stopped.set)
+    try:
+        await stopped.wait()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signum)

@@ -156,26 +156,28 @@ class CheckRunner:
 
     # --- background -------------------------------------------------------------------------------
 
+    async def loop(self, *, every: float = 1.0, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        """Tick until cancelled (or stopped); a failing tick is logged and the next one tries again."""
+        self._loop_task = asyncio.current_task()
+        while True:
+            try:
+                await self.tick(wait=False)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("check runner tick failed; trying again")
+            await sleep(every)
+
     def start(self, *, every: float = 1.0, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         """Tick in the background until stop()."""
-        async def loop() -> None:
-            while True:
-                try:
-                    await self.tick(wait=False)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("check runner tick failed; trying again")
-                await sleep(every)
-
-        self._loop_task = asyncio.create_task(loop(), name="hali-check-runner")
+        self._loop_task = asyncio.create_task(self.loop(every=every, sleep=sleep), name="hali-check-runner")
 
     async def stop(self) -> None:
         """Stop ticking, abandon running batches, and release the lease so another replica takes over."""
-        if self._loop_task is not None:
-            self._loop_task.cancel()
-            await asyncio.gather(self._loop_task, return_exceptions=True)
-            self._loop_task = None
+        task, self._loop_task = self._loop_task, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
         for batch in list(self._batches):
             batch.cancel()
         if self._batches:

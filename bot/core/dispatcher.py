@@ -1,28 +1,29 @@
-"""The dispatcher: claims due deliveries from the outbox and sends them at Telegram's pace.
+"""The dispatcher: claims due deliveries from the outbox and hands them to the send budget.
 
 Pacing
-    One token bucket per process at `rate` messages per second (burst 1, so sends are evenly spaced),
-    shared between live dispatchers: each takes rate / N, N from the heartbeat table. About one message
-    per second per chat. A 429 pauses the WHOLE dispatcher for `retry_after`, not only that message.
+    The process's send budget (`bot.core.budget`) paces every message: notifications are NOTICE items
+    there, so citizens waiting for an answer go first, the fan-out keeps at least its share, one chat
+    gets about one message a second, and a 429 pauses everything that sends for the bot. A post to the
+    public channel is an ANSWER item: one post reaches every member, it should not wait behind them.
 
 Errors
-    * 429: pause everything, then send the same row again (not counted as an attempt);
+    * 429: the budget pauses and sends the same row again (not counted as a failure);
     * the chat is gone (403 "bot was blocked by the user", "user is deactivated", "bot was kicked",
       400 "chat not found"): the chat is deactivated and its queued rows dropped;
-    * another 403, a 5xx or a network error: retried with exponential backoff, at most
-      `max_attempts` times, then the row is marked failed with the reason;
+    * another 403, a 5xx or a network error: retried with capped exponential backoff for as long as
+      the message is still useful (`max_age` from its first failure, HALI_NOTIFY_MAX_AGE), then the
+      row is marked failed with the reason;
     * any other 400 (Telegram rejects the message itself): failed at once; retrying cannot help.
 
 Crash safety
-    A row is claimed under a lease, and marked sent in its own transaction as soon as Telegram
-    confirms: one commit per message at the default 30/s, per small group (about 1/30 s of sends,
-    `mark_group`) at paid rates, where a commit per message would cost more than the send. If the
-    process dies, its claimed rows become claimable again when the lease ends, so none is lost. The
-    only rows sent twice are those Telegram accepted but whose mark did not commit: at most the
-    sends under way plus one uncommitted group, `inflight + mark_group - 1` per crash: 3 at the
-    defaults for 30/s, 1 with HALI_BROADCAST_INFLIGHT=1.
-    Before every send the lease is checked and renewed when half of it is gone, so a long 429 pause
-    never lets another dispatcher take a row this one is about to send.
+    A row is claimed under a lease, and marked
+    sent as soon as Telegram confirms: one commit per message at 30/s, per small group (about 1/30 s of
+    sends, `mark_group`) at paid rates. If the process dies, its claimed rows become claimable again
+    when the lease ends, so none is lost. The only rows sent twice are those Telegram accepted but
+    whose mark did not commit: at most the sends under way in the budget's lane plus one uncommitted
+    group per crash. Stopping gives the rows not yet sent back at once. When its permit comes, a row
+    whose lease is half gone (a long 429 pause, a slow share) has the batch's leases renewed first, and
+    one whose lease was lost is not sent: another dispatcher may own it now.
 """
 
 from __future__ import annotations
@@ -33,47 +34,38 @@ import math
 import random
 import time
 import uuid
-from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any, Protocol
 
 from bot.catalog.model import Catalog
+from bot.core.budget import (
+    Abandoned,
+    ChatGone,
+    Dropped,
+    Outgoing,
+    Priority,
+    Rejected,
+    SendBudget,
+    SendError,
+    Throttled,
+    Transient,
+)
+from bot.core.clock import Clock, system_clock
 from bot.core.notifications import Event
-from bot.render import Reply
+from bot.core.reply import Reply
 
 log = logging.getLogger(__name__)
 
+__all__ = [
+    "ChatGone", "ClaimedRow", "Compose", "DispatchSettings", "DispatchStats", "Dispatcher", "OutboxPort",
+    "Rejected", "SendError", "Sender", "Throttled", "Transient",
+]
+
 
 # --- what the dispatcher needs from the outside world ------------------------------------------------
-
-
-class SendError(Exception):
-    """A send that did not go through; the subclass says what to do about it."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class Throttled(SendError):
-    """429: Telegram asks everyone to wait."""
-
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(f"flood control: retry after {retry_after:g}s")
-        self.retry_after = retry_after
-
-
-class ChatGone(SendError):
-    """The chat will never receive messages again (blocked, deleted, not found)."""
-
-
-class Transient(SendError):
-    """Worth trying again later: 5xx, network trouble, a 403 that is not a block."""
-
-
-class Rejected(SendError):
-    """Telegram refused the message itself; sending it again cannot help."""
 
 
 class Sender(Protocol):
@@ -91,6 +83,8 @@ class ClaimedRow(Protocol):
     def language(self) -> str: ...
     @property
     def attempts(self) -> int: ...
+    @property
+    def first_failed_at(self) -> datetime | None: ...
 
 
 class OutboxPort(Protocol):
@@ -102,67 +96,9 @@ class OutboxPort(Protocol):
     async def mark_failed(self, delivery_id: int, attempts: int, error: str) -> None: ...
     async def deactivate_chat(self, chat_id: int, reason: str) -> int: ...
     async def events(self, ids: Sequence[int]) -> dict[int, Event]: ...
-    async def heartbeat(self, worker: str, stale_after: float) -> int: ...
-    async def unregister(self, worker: str) -> None: ...
 
 
 Compose = Callable[[Catalog, Event, str], Reply | None]
-
-
-# --- pacing ---------------------------------------------------------------------------------------------
-
-
-class TokenBucket:
-    """Evenly spaced permits at `rate` per second; `pause` stops every taker until a moment passes.
-
-    Telegram counts messages in a sliding second, so besides the spacing no `ceil(rate)` permits are
-    ever granted within `window` seconds (a little over one): a late permit that is made up for
-    cannot squeeze a second's worth of messages into less than a second.
-    """
-
-    def __init__(
-        self, rate: float, *, monotonic: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, window: float = 1.03,
-    ) -> None:
-        self.rate = rate
-        self.monotonic = monotonic
-        self.sleep = sleep
-        self.window = self.base_window = window
-        self._next = 0.0  # when the next permit is free
-        self._paused_until = 0.0
-        self._lock = asyncio.Lock()
-        self._granted: deque[float] = deque()
-
-    async def take(self) -> None:
-        async with self._lock:
-            while True:
-                now = self.monotonic()
-                wait = max(self._paused_until, self._next) - now
-                limit = max(1, math.ceil(self.rate))
-                while len(self._granted) > limit:
-                    self._granted.popleft()
-                if len(self._granted) == limit:
-                    wait = max(wait, self._granted[0] + self.window - now)
-                if wait <= 0:
-                    self._granted.append(now)
-                    # Waking a little late is made up for (else the rate sags by the sleep's
-                    # overshoot), but by one interval at most: an idle spell never becomes a burst.
-                    interval = 1.0 / self.rate
-                    self._next = max(self._next, now - interval) + interval
-                    return
-                await self.sleep(wait)
-
-    def pause(self, seconds: float) -> None:
-        self._paused_until = max(self._paused_until, self.monotonic() + seconds)
-
-    def widen(self, step: float = 0.02, most: float = 1.25) -> None:
-        """After a 429: the messages reached Telegram closer together than they left; allow for it."""
-        self.window = min(most, self.window + step)
-
-    def narrow(self, step: float = 0.0002) -> None:
-        """After a success: creep back towards the base window (one 429's widening per 100 sends),
-        so a burst of load on the machine does not slow every later broadcast."""
-        self.window = max(self.base_window, self.window - step)
 
 
 # --- the dispatcher --------------------------------------------------------------------------------------
@@ -170,27 +106,14 @@ class TokenBucket:
 
 @dataclass
 class DispatchSettings:
-    rate: float = 30.0
-    inflight: int | None = None  # sends under way at once; None: enough for ~100 ms round trips
+    rate: float = 30.0  # the notifications' lane rate: sizes batches and confirmation groups
     batch: int | None = None  # rows claimed at once; None: two seconds' worth
     lease: float = 60.0
-    max_attempts: int = 5
+    max_age: float = 6 * 3600.0  # retry a transient failure for this long after the first one
     backoff: float = 5.0  # first retry after this many seconds, doubling, at most `backoff_max`
-    backoff_max: float = 600.0
-    per_chat_interval: float = 1.0
-    # Telegram's limit is strict; pacing a little under it keeps arrival jitter from costing a 429
-    # (each one pauses everything for at least a second).
-    headroom: float = 0.97
+    backoff_max: float = 300.0
     mark_group: int | None = None  # confirmations committed together; None: ~1/30 s worth (1 at 30/s)
     idle_poll: float = 0.5
-    heartbeat: float = 5.0
-    max_throttles_per_row: int = 10
-
-    def concurrency(self) -> int:
-        # Enough for ~100 ms round trips, but at most 32: httpcore scans its whole pool for every
-        # request, so past a few dozen connections a bigger pool makes one process slower, not faster
-        # (see the benchmark); more dispatcher processes scale instead.
-        return self.inflight or min(32, max(1, math.ceil(self.rate / 10)))
 
     def batch_size(self) -> int:
         return self.batch or max(10, math.ceil(self.rate * 2))
@@ -202,7 +125,6 @@ class DispatchSettings:
 @dataclass
 class DispatchStats:
     sent: int = 0
-    throttled: int = 0
     retried: int = 0
     failed: int = 0
     deactivated: int = 0
@@ -210,11 +132,12 @@ class DispatchStats:
 
 
 class Dispatcher:
-    """Claims batches, paces, sends, and marks each row; see the module docstring."""
+    """Claims batches, hands each row to the send budget, and records what became of it."""
 
     def __init__(
         self, outbox: OutboxPort, sender: Sender, catalog: Callable[[], Awaitable[Catalog]],
-        compose: Compose, *, settings: DispatchSettings | None = None, worker_id: str | None = None,
+        compose: Compose, *, budget: SendBudget, settings: DispatchSettings | None = None,
+        worker_id: str | None = None, channel_id: int | None = None, clock: Clock = system_clock,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
@@ -222,92 +145,91 @@ class Dispatcher:
         self.sender = sender
         self.catalog = catalog
         self.compose = compose
+        self.budget = budget
         self.settings = settings or DispatchSettings()
         self.worker = worker_id or f"d-{uuid.uuid4().hex[:12]}"
+        self.channel_id = channel_id
+        self.clock = clock
         self.monotonic = monotonic
         self.sleep = sleep
-        self.bucket = TokenBucket(self.settings.rate * self.settings.headroom, monotonic=monotonic, sleep=sleep)
         self.stats = DispatchStats()
-        self._recent: dict[int, float] = {}  # chat id -> when a message last went to it
         self._stopping = False
-        self._last_heartbeat = -math.inf
         self._replies: dict[tuple[int, str], Reply | None] = {}
         self._catalog_cache: tuple[float, Catalog] | None = None
         self._confirmed: list[int] = []
         self._mark_lock = asyncio.Lock()
+        self._marks_failing = False
+        self._queued: dict[int, asyncio.Future[Any]] = {}  # row id -> its item in the budget
+        self._claimed_at = 0.0
+        self._kept: set[int] = set()  # rows whose lease is known to be ours
+        self._chats: dict[int, int] = {}  # row id -> chat id, for the batch in hand
+        self._gone: set[int] = set()  # chats of the batch in hand that Telegram said are gone
+        self._renew_lock = asyncio.Lock()
+
+    @property
+    def throttled(self) -> int:
+        """429s met by the lane the notifications use (every sender in this process counts)."""
+        return self.budget.lane(Priority.NOTICE).stats.throttled
 
     def stop(self) -> None:
         """Finish the sends under way, give the rest of the batch back, and leave `run`."""
         self._stopping = True
+        self.budget.cancel(list(self._queued.values()))
 
     async def run(self) -> None:
         """Dispatch until stopped or cancelled."""
-        try:
-            while not self._stopping:
-                try:
-                    handled = await self.run_once()
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("dispatcher batch failed")
-                    handled = 0
-                if handled == 0 and not self._stopping:
-                    await self.sleep(self.settings.idle_poll)
-        finally:
+        while not self._stopping:
             try:
-                await self.outbox.unregister(self.worker)
+                handled = await self.run_once()
+            except asyncio.CancelledError:
+                raise
             except Exception:
-                log.warning("could not unregister dispatcher %s", self.worker, exc_info=True)
+                log.exception("dispatcher batch failed")
+                handled = 0
+            if handled == 0 and not self._stopping:
+                await self.sleep(self.settings.idle_poll)
 
     async def run_once(self) -> int:
-        """Claim one batch and send it; returns how many rows were handled (0: nothing due)."""
-        await self._heartbeat()
+        """Claim one batch and see it through the budget; returns how many rows were handled (0: none due)."""
         settings = self.settings
         rows = list(await self.outbox.claim(self.worker, settings.batch_size(), settings.lease))
         if not rows:
             return 0
-        claimed_at = self.monotonic()
         events = await self.outbox.events([r.event_id for r in rows])
         catalog = await self._catalog()
         if len(self._replies) > 512:
             self._replies.clear()
-        semaphore = asyncio.Semaphore(settings.concurrency())
-        tasks: set[asyncio.Task[None]] = set()
-        held: list[int] = []
-        remaining = {r.id for r in rows}
+        outcomes: list[asyncio.Task[None]] = []
+        self._claimed_at = self.monotonic()
+        self._kept = {row.id for row in rows}
+        self._chats = {row.id: row.chat_id for row in rows}
+        self._gone = set()
         try:
             for row in rows:
                 if self._stopping:
                     break
-                if self._too_soon(row.chat_id):
-                    held.append(row.id)
-                    remaining.discard(row.id)
+                event = events.get(row.event_id)
+                reply = self._reply(catalog, event, row.language) if event is not None else None
+                if reply is None:
+                    await self.outbox.mark_failed(row.id, row.attempts, "event or service no longer known")
+                    self.stats.failed += 1
                     continue
-                if self.monotonic() - claimed_at >= settings.lease / 2:
-                    kept = await self.outbox.renew(self.worker, sorted(remaining), settings.lease)
-                    remaining &= kept
-                    claimed_at = self.monotonic()
-                if row.id not in remaining:
-                    continue  # the lease was lost: someone else may own it now
-                await self.bucket.take()
-                await semaphore.acquire()
-                if self._stopping:  # stopped while waiting for a free slot
-                    semaphore.release()
-                    break
-                remaining.discard(row.id)
-                self._recent[row.chat_id] = self.monotonic()
-                task = asyncio.create_task(self._deliver(row, events.get(row.event_id), catalog, claimed_at))
-                tasks.add(task)
-                task.add_done_callback(lambda _: semaphore.release())
-            if tasks:
-                for outcome in await asyncio.gather(*tasks, return_exceptions=True):
+                channel = row.chat_id == self.channel_id
+                future = self.budget.submit(Outgoing(
+                    row.chat_id, partial(self._send, row.id, row.chat_id, reply),
+                    priority=Priority.ANSWER if channel else Priority.NOTICE, retry_transient=False,
+                    what="channel post" if channel else "notification"))
+                self._queued[row.id] = future
+                outcomes.append(asyncio.create_task(self._outcome(row, future)))
+            if outcomes:
+                for outcome in await asyncio.gather(*outcomes, return_exceptions=True):
                     if isinstance(outcome, Exception):
-                        log.error("a delivery failed unexpectedly", exc_info=outcome)
+                        log.error("recording a delivery failed", exc_info=outcome)
         finally:
             await self._flush_marks()
-            await self.outbox.release(self.worker, held, delay=settings.per_chat_interval)
-            await self.outbox.release(self.worker, sorted(remaining))
-        self._prune_recent()
+            unsent = [row.id for row in rows if row.id in self._queued]
+            self.budget.cancel([self._queued.pop(i) for i in unsent])
+            await self.outbox.release(self.worker, sorted(unsent))
         return len(rows)
 
     async def drain(self, *, max_batches: int = 1000) -> int:
@@ -322,56 +244,85 @@ class Dispatcher:
 
     # --- one row ---------------------------------------------------------------------------------------
 
-    async def _deliver(self, row: ClaimedRow, event: Event | None, catalog: Catalog, claimed_at: float) -> None:
-        reply = self._reply(catalog, event, row.language) if event is not None else None
-        if reply is None:
-            await self.outbox.mark_failed(row.id, row.attempts, "event or service no longer known")
-            self.stats.failed += 1
-            return
-        throttles = 0
-        while True:
-            try:
-                await self.sender.send(row.chat_id, reply)
-            except Throttled as exc:
-                self.stats.throttled += 1
-                throttles += 1
-                self.bucket.pause(exc.retry_after)
-                self.bucket.widen()
-                log.warning("Telegram asked to wait %ss; the dispatcher pauses", exc.retry_after)
-                if throttles >= self.settings.max_throttles_per_row:
-                    await self.outbox.retry_later(row.id, row.attempts, exc.retry_after, exc.reason)
-                    return
-                await self.bucket.take()
-                continue
-            except ChatGone as exc:
-                dropped = await self.outbox.deactivate_chat(row.chat_id, exc.reason)
-                self.stats.deactivated += 1
-                log.info("a chat is gone (%s); %d queued rows dropped", exc.reason, dropped)
-            except Rejected as exc:
-                await self.outbox.mark_failed(row.id, row.attempts + 1, exc.reason)
-                self._count_failure(exc.reason)
-            except Transient as exc:
-                attempts = row.attempts + 1
-                if attempts >= self.settings.max_attempts:
-                    await self.outbox.mark_failed(row.id, attempts, exc.reason)
-                    self._count_failure(exc.reason)
-                else:
-                    await self.outbox.retry_later(row.id, attempts, self._backoff(attempts), exc.reason)
-                    self.stats.retried += 1
-            else:
-                self.stats.sent += 1
-                self.bucket.narrow()
-                self._confirmed.append(row.id)
-                if len(self._confirmed) >= self.settings.marks_per_commit():
-                    await self._flush_marks()
-            return
+    async def _outcome(self, row: ClaimedRow, future: asyncio.Future[Any]) -> None:
+        try:
+            await future
+        except Abandoned:
+            return  # given back unsent: released with the batch
+        except ChatGone as exc:
+            self._queued.pop(row.id, None)
+            # The chat's other rows in this batch wait in the budget: they would only meet the same answer.
+            self.budget.cancel([self._queued[r] for r, chat in self._chats.items()
+                                if chat == row.chat_id and r in self._queued])
+            if row.chat_id in self._gone:
+                return  # a second message was already on its way when the first learnt it
+            self._gone.add(row.chat_id)
+            dropped = await self.outbox.deactivate_chat(row.chat_id, exc.reason)
+            self.stats.deactivated += 1
+            log.info("a chat is gone (%s); %d queued rows dropped", exc.reason, dropped)
+        except (Rejected, Dropped) as exc:
+            self._queued.pop(row.id, None)
+            await self.outbox.mark_failed(row.id, row.attempts + 1, exc.reason)
+            self._count_failure(exc.reason)
+        except Exception as exc:
+            self._queued.pop(row.id, None)
+            reason = exc.reason if isinstance(exc, SendError) else f"{type(exc).__name__}: {exc}"[:200]
+            if not isinstance(exc, Transient):
+                log.error("a delivery failed unexpectedly", exc_info=exc)
+            await self._retry_or_fail(row, reason)
+        else:
+            self._queued.pop(row.id, None)
+            self.stats.sent += 1
 
-    async def _flush_marks(self) -> None:
-        """Commit the confirmed sends. Until this commits they are the ones a crash would repeat."""
+    async def _retry_or_fail(self, row: ClaimedRow, reason: str) -> None:
+        """Try again later, unless the first failure is older than the message's useful life."""
+        attempts = row.attempts + 1
+        first = row.first_failed_at or self.clock()
+        if self.clock() - first >= timedelta(seconds=self.settings.max_age):
+            await self.outbox.mark_failed(row.id, attempts, f"gave up after {attempts} attempts: {reason}"[:200])
+            self._count_failure(reason)
+            return
+        await self.outbox.retry_later(row.id, attempts, self._backoff(attempts), reason)
+        self.stats.retried += 1
+
+    async def _send(self, row_id: int, chat_id: int, reply: Reply) -> None:
+        """The budget's call for one row: sent only while the row's lease is still this dispatcher's."""
+        if self.monotonic() - self._claimed_at >= self.settings.lease / 2:
+            async with self._renew_lock:
+                if self.monotonic() - self._claimed_at >= self.settings.lease / 2:
+                    self._kept &= await self.outbox.renew(self.worker, sorted(self._queued), self.settings.lease)
+                    self._claimed_at = self.monotonic()
+        if row_id not in self._kept:
+            raise Abandoned("the lease was lost: another dispatcher may own the row now")
+        if self._marks_failing and not await self._flush_marks():
+            raise Abandoned("confirmations cannot be written: nothing more is sent until they are")
+        await self.sender.send(chat_id, reply)
+        # Confirmed inside the permit: the next send waits for the mark, so a crash repeats only the
+        # sends under way and one group.
+        self._confirmed.append(row_id)
+        if len(self._confirmed) >= self.settings.marks_per_commit():
+            await self._flush_marks()
+
+    async def _flush_marks(self) -> bool:
+        """Commit the confirmed sends; False (and they are kept) when the store does not take them.
+
+        Until they are committed they are the ones a crash would repeat.
+        """
         async with self._mark_lock:
             ids, self._confirmed = self._confirmed, []
-            if ids:
+            if not ids:
+                return True
+            try:
                 await self.outbox.mark_sent(ids)
+            except Exception:
+                self._confirmed[:0] = ids
+                if not self._marks_failing:
+                    log.warning("could not mark %d sent deliveries; kept, and no more is sent until they are",
+                                len(ids), exc_info=True)
+                self._marks_failing = True
+                return False
+            self._marks_failing = False
+            return True
 
     async def _catalog(self) -> Catalog:
         """The catalogue, re-read at most every 30 seconds (names and workarounds rarely change)."""
@@ -393,21 +344,3 @@ class Dispatcher:
     def _count_failure(self, reason: str) -> None:
         self.stats.failed += 1
         self.stats.by_reason[reason] = self.stats.by_reason.get(reason, 0) + 1
-
-    def _too_soon(self, chat_id: int) -> bool:
-        last = self._recent.get(chat_id)
-        return last is not None and self.monotonic() - last < self.settings.per_chat_interval
-
-    def _prune_recent(self) -> None:
-        if len(self._recent) < 4 * self.settings.batch_size():
-            return
-        cutoff = self.monotonic() - self.settings.per_chat_interval
-        self._recent = {chat: at for chat, at in self._recent.items() if at >= cutoff}
-
-    async def _heartbeat(self) -> None:
-        now = self.monotonic()
-        if now - self._last_heartbeat < self.settings.heartbeat:
-            return
-        self._last_heartbeat = now
-        live = max(1, await self.outbox.heartbeat(self.worker, stale_after=3 * self.settings.heartbeat))
-        self.bucket.rate = self.settings.rate * self.settings.headroom / live

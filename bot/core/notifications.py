@@ -16,6 +16,7 @@ from bot.core.status import EffectiveStatus, Source, State
 from bot.i18n import EAT
 
 ALL_SERVICES = "*"  # the service id a subscription to every service is stored under
+BILINGUAL = "en+sw"  # the language of the public channel's deliveries: one post in both
 
 
 class EventKind(StrEnum):

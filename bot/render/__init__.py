@@ -2,62 +2,18 @@
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.catalog.model import GROUPS, Ambiguity, Service, Text
 from bot.core.board import Snapshot
+from bot.core.reply import TELEGRAM_TEXT_LIMIT, Button, Reply, e, fit, to_plain
 from bot.core.status import EffectiveStatus, Source, State
 from bot.i18n import N_, Translator
 
-TELEGRAM_TEXT_LIMIT = 4096
+__all__ = ["TELEGRAM_TEXT_LIMIT", "Button", "Reply", "e", "fit", "to_plain"]
 # Incident texts come from operators; long ones are cut so a card always fits in one message.
 _OPERATOR_TEXT_LIMIT = 600
-
-
-@dataclass(frozen=True)
-class Button:
-    text: str
-    data: str | None = None
-    url: str | None = None
-
-
-@dataclass(frozen=True)
-class Reply:
-    """A message to send: Telegram HTML and an inline keyboard (rows of buttons)."""
-
-    html: str
-    buttons: tuple[tuple[Button, ...], ...] = field(default=())
-
-    @property
-    def plain(self) -> str:
-        return to_plain(self.html)
-
-
-def e(value: object) -> str:
-    """Escape a dynamic value for Telegram HTML."""
-    return html.escape(str(value), quote=False)
-
-
-_TAG = re.compile(r"<[^>]+>")
-
-
-def to_plain(text: str) -> str:
-    """Telegram HTML to plain text (for the terminal and --json)."""
-    return html.unescape(_TAG.sub("", text))
-
-
-def fit(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> str:
-    """Make sure a message fits Telegram's limit, cutting at a line boundary outside any tag."""
-    if len(to_plain(text)) <= limit and len(text) <= limit:
-        return text
-    lines = text.split("\n")
-    while lines and len("\n".join(lines)) > limit - 2:
-        lines.pop()
-    return "\n".join(lines) + "\n…"
 
 
 def _short(text: str, limit: int = _OPERATOR_TEXT_LIMIT) -> str:
@@ -133,12 +89,14 @@ def status_card(
     extra: Sequence[str] = (),
     *,
     subscribed: bool = False,
+    channel: str | None = None,
 ) -> Reply:
     """The answer to "is X down?": state, since when, from where, what is known, what to do.
 
     `extra` lines (dependencies, maintenance, the last check and uptime) come before what to do.
     `subscribed` says whether this chat gets alerts for the service; the card's notify button
-    shows that state ("Notify me" / "Stop notifications") and flips it.
+    shows that state ("Notify me" / "Stop notifications") and flips it. During a known problem the
+    card links to the public `channel`, where every update is posted.
     """
     from bot.render.notify import notify_button
 
@@ -173,11 +131,18 @@ def status_card(
     lines.extend(_workaround_lines(t, service, status))
     lines.append("")
     lines.append(t._("<i>Checked at {clock} EAT</i>", clock=t.time(now)))
-    buttons = (
+    buttons: tuple[tuple[Button, ...], ...] = (
         (Button(t._("🔄 Refresh"), data=f"r:{service.id}"), notify_button(t, service.id, subscribed)),
         (report_button(t, service.id),),
     )
+    if channel is not None and status.known_problem:
+        buttons = (*buttons, (channel_button(t, channel),))
     return Reply(fit("\n".join(lines)), buttons)
+
+
+def channel_button(t: Translator, link: str) -> Button:
+    """A link to the public channel, where every incident and change is posted."""
+    return Button(t._("📢 Updates on Hali's channel"), url=link)
 
 
 def _workaround_lines(t: Translator, service: Service, status: EffectiveStatus) -> list[str]:
@@ -302,7 +267,7 @@ def not_understood(t: Translator) -> Reply:
 # --- conversation -------------------------------------------------------------------------------
 
 
-def welcome(t: Translator, first_name: str | None) -> Reply:
+def welcome(t: Translator, first_name: str | None, *, channel: str | None = None) -> Reply:
     greeting = (t._("Hello {name}!", name=e(first_name)) if first_name else t._("Hello!"))
     lines = [
         greeting + " " + t._("I am <b>Hali</b>: I tell you whether Kenya's government e-services "
@@ -311,6 +276,8 @@ def welcome(t: Translator, first_name: str | None) -> Reply:
         "",
         t._("Just ask, in English or Kiswahili: “is eCitizen down?”, “KRA inafanya kazi?”."),
         "",
+        *([t._("In a big outage, every update is also posted on Hali's channel: {link}", link=e(channel)), ""]
+          if channel else []),
         t._("<i>Privacy: Hali keeps your chat id, language and when you last wrote, to answer you; the "
             "alerts you ask for, to send them; and your reports, to warn others (your chat id only until "
             "we tell you the service is back, if you ask).</i>"),

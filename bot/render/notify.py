@@ -7,7 +7,7 @@ from datetime import datetime
 
 from bot.catalog.model import Catalog, Service
 from bot.core.clock import Clock
-from bot.core.notifications import Event, EventKind
+from bot.core.notifications import BILINGUAL, Event, EventKind
 from bot.core.status import State
 from bot.i18n import Translator, translator
 from bot.render import (
@@ -16,6 +16,7 @@ from bot.render import (
     STATE_NAMES,
     Button,
     Reply,
+    channel_button,
     e,
     fit,
     operator_text,
@@ -26,8 +27,13 @@ from bot.render import (
 COMMON = ("ecitizen", "kra", "ntsa", "sha", "mpesa", "kplc")
 
 
-def notification(t: Translator, service: Service, event: Event, now: datetime) -> Reply:
-    """One alert that reads well on its own: what happened, since when, what is known, what to do."""
+def notification(t: Translator, service: Service, event: Event, now: datetime, *, channel: str | None = None,
+                 public: bool = False) -> Reply:
+    """One alert that reads well on its own: what happened, since when, what is known, what to do.
+
+    `public`: the post on the public channel, for everyone (no "you follow", no buttons). Otherwise a
+    link to the `channel` is offered with the alert.
+    """
     name = service_name(t, service)
     state = e(t._(STATE_NAMES[event.state]))
     back = event.state is State.OPERATIONAL
@@ -68,14 +74,27 @@ def notification(t: Translator, service: Service, event: Event, now: datetime) -
         items += [e(w.text.get(t.lang)) for w in service.shown_workarounds()]
         if items:
             lines += ["", t._("<b>What you can do:</b>")] + [f"• {item}" for item in items]
+    if public:
+        return Reply("\n".join(lines))
     lines.append("")
     lines.append(t._("<i>You follow {service} on Hali. Change this with /alerts.</i>", service=name))
-    buttons = ((Button(t._("Check status"), data=f"s:{service.id}"),),)
+    buttons: tuple[tuple[Button, ...], ...] = ((Button(t._("Check status"), data=f"s:{service.id}"),),)
+    if channel is not None and not back:
+        buttons = (*buttons, (channel_button(t, channel),))
     return Reply(fit("\n".join(lines)), buttons)
 
 
-def composer(clock: Clock) -> Callable[[Catalog, Event, str], Reply | None]:
-    """What the dispatcher renders a delivery with: the event in the subscriber's language."""
+def channel_post(service: Service, event: Event, now: datetime) -> Reply:
+    """The public channel's post: the same news in English, then in Kiswahili, in one message."""
+    parts = [notification(translator(lang), service, event, now, public=True).html for lang in ("en", "sw")]
+    return Reply(fit("\n\n".join(parts)))
+
+
+def composer(clock: Clock, *, channel: str | None = None) -> Callable[[Catalog, Event, str], Reply | None]:
+    """What the dispatcher renders a delivery with: the event in the subscriber's language.
+
+    A delivery in "en+sw" is the public channel's post, both languages in one message.
+    """
 
     def compose(catalog: Catalog, event: Event, language: str) -> Reply | None:
         if event.rendered:
@@ -85,7 +104,9 @@ def composer(clock: Clock) -> Callable[[Catalog, Event, str], Reply | None]:
         service = catalog.get(event.service_id)
         if service is None:
             return None
-        return notification(translator(language), service, event, clock())
+        if language == BILINGUAL:
+            return channel_post(service, event, clock())
+        return notification(translator(language), service, event, clock(), channel=channel)
 
     return compose
 

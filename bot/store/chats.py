@@ -26,6 +26,7 @@ from sqlalchemy import String, cast, literal, null, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock, system_clock
+from bot.store.db import insert_ignore
 from bot.store.models import ReportFlowRow, SubscriptionRow, UserRow, UTCDateTime
 
 SEEN_TTL = timedelta(seconds=60)
@@ -148,17 +149,6 @@ def _settle(batch: dict[int, list[asyncio.Future[ChatState]]], outcome: dict[int
                 future.set_exception(outcome)
             else:
                 future.set_result(outcome.get(chat_id, ChatState()))
-
-
-def insert_ignore(dialect: str, table: Any) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING, in the given dialect."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(table).on_conflict_do_nothing()
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(table).on_conflict_do_nothing()
 
 
 async def load_chats(

@@ -41,6 +41,17 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(url, **kwargs)
 
 
+def insert_ignore(dialect: str, table: Any) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING, in the given dialect."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table).on_conflict_do_nothing()
+
+
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
@@ -82,6 +93,7 @@ __all__ = [
     "NullPool",
     "alembic_config",
     "current_revision",
+    "insert_ignore",
     "make_engine",
     "make_sessionmaker",
     "upgrade_schema",

@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -280,6 +281,9 @@ class SubscriberRow(Base):
     quiet_end: Mapped[int | None] = mapped_column(SmallInteger, default=None)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The public channel (HALI_CHANNEL) is a subscriber of every service with one post in both languages.
+    channel: Mapped[bool] = mapped_column(Boolean, default=False)
+    link: Mapped[str | None] = mapped_column(String(256), default=None)  # the channel's t.me link
 
 
 class SubscriptionRow(Base):
@@ -339,6 +343,8 @@ class DeliveryRow(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     error: Mapped[str | None] = mapped_column(String(200), default=None)
+    # When a send first failed for a reason worth retrying: retries go on for HALI_NOTIFY_MAX_AGE from here.
+    first_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 class WatchStateRow(Base):
@@ -357,10 +363,76 @@ class WatchStateRow(Base):
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
-class DispatcherRow(Base):
-    """A running dispatcher's heartbeat: live dispatchers share HALI_BROADCAST_RATE between them."""
+# --- the inbox and the send budget ---------------------------------------------------------------
 
-    __tablename__ = "dispatchers"
+
+class InboxRow(Base):
+    """An update from Telegram, kept from before Telegram is told it arrived until it is answered.
+
+    `payload` (the update as Telegram sent it: it holds the citizen's text) is dropped as soon as the
+    update is done; the row itself, only its id and time, stays a day so that a second delivery of the
+    same update is recognised. An update that cannot be read is set aside with its `reason`.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        Index("ix_inbox_status_update", "status", "update_id"),
+        Index("ix_inbox_chat_update", "chat_id", "update_id"),
+    )
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    kind: Mapped[str] = mapped_column(String(32), default="")
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending done invalid
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None, index=True)
+    reason: Mapped[str | None] = mapped_column(String(200), default=None)
+
+
+class SendSlotsRow(Base):
+    """One lane of the send budget, shared by every process: the next free moment, and a 429's pause.
+
+    Times are seconds since the epoch. A process reserves a few evenly spaced moments at a time by
+    moving `next_at` on; `granted_from`/`granted` say what the last reservation got.
+    """
+
+    __tablename__ = "send_slots"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    next_at: Mapped[float] = mapped_column(Float, default=0.0)
+    paused_until: Mapped[float] = mapped_column(Float, default=0.0)
+    granted_from: Mapped[float] = mapped_column(Float, default=0.0)
+    granted: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SenderRow(Base):
+    """A running process that sends (the bot, a dispatcher): what waits in its queues, and its totals."""
+
+    __tablename__ = "senders"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    answers_waiting: Mapped[int] = mapped_column(Integer, default=0)
+    notices_waiting: Mapped[int] = mapped_column(Integer, default=0)
+    paid_waiting: Mapped[int] = mapped_column(Integer, default=0)
+    rate: Mapped[float] = mapped_column(Float, default=0.0)
+    sent: Mapped[int] = mapped_column(BigInteger, default=0)
+    throttled: Mapped[int] = mapped_column(BigInteger, default=0)
+    dropped: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SenderMinuteRow(Base):
+    """What one process sent, was throttled on and dropped in one minute: the last hour for `hali sending`."""
+
+    __tablename__ = "sender_minutes"
+
+    minute: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    sender: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), default="")
+    sent: Mapped[int] = mapped_column(Integer, default=0)
+    throttled: Mapped[int] = mapped_column(Integer, default=0)
+    dropped: Mapped[int] = mapped_column(Integer, default=0)

@@ -13,7 +13,10 @@ Design
   dispatchers skip each other's locked rows; on SQLite the single statement runs under the one write
   lock, which is just as exclusive. A dispatcher that dies leaves its rows claimed until the lease
   ends; then anyone may claim them again.
-* Rows are marked sent one by one, each in its own short transaction, as soon as Telegram confirms.
+* Rows are marked sent as soon as Telegram confirms, in small groups (one per message at 30/s; see
+  `bot.core.dispatcher`), each group in its own short transaction.
+* The public channel (HALI_CHANNEL) is a subscriber of every service (`set_channel`) whose deliveries
+  are one post in both languages ("en+sw"); it has no quiet hours and nobody can /forget it.
 """
 
 from __future__ import annotations
@@ -27,12 +30,11 @@ from sqlalchemy import delete, func, insert, literal, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.catalog.model import Text
-from bot.core.notifications import ALL_SERVICES, Decision, Event, EventKind, WatchState, quiet_until
+from bot.core.notifications import ALL_SERVICES, BILINGUAL, Decision, Event, EventKind, WatchState, quiet_until
 from bot.core.status import EffectiveStatus, Source, State
 from bot.store.chats import ChatCache, changing
 from bot.store.models import (
     DeliveryRow,
-    DispatcherRow,
     IncidentRow,
     NotificationEventRow,
     SubscriberRow,
@@ -58,6 +60,7 @@ class Claimed:
     chat_id: int
     language: str
     attempts: int
+    first_failed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -370,7 +373,44 @@ class Outbox:
     async def count_subscribers(self) -> int:
         async with self.sessions() as session:
             return int(await session.scalar(select(func.count()).select_from(SubscriberRow)
-                                             .where(SubscriberRow.active.is_(True))) or 0)
+                                             .where(SubscriberRow.active.is_(True),
+                                                    SubscriberRow.channel.is_(False))) or 0)
+
+    # --- the public channel ------------------------------------------------------------------------
+
+    async def set_channel(self, chat_id: int | None, link: str | None = None) -> None:
+        """Make `chat_id` the public channel (a subscriber of everything, in both languages), or none.
+
+        A channel set before under another id stops receiving posts; what was queued for it is dropped.
+        """
+        now = self.clock()
+        async with self.sessions.begin() as session:
+            old = select(SubscriberRow.chat_id).where(SubscriberRow.channel.is_(True))
+            if chat_id is not None:
+                old = old.where(SubscriberRow.chat_id != chat_id)
+            await session.execute(delete(DeliveryRow).where(DeliveryRow.chat_id.in_(old),
+                                                            DeliveryRow.status == PENDING))
+            await session.execute(delete(SubscriptionRow).where(SubscriptionRow.chat_id.in_(old)))
+            await session.execute(delete(SubscriberRow).where(SubscriberRow.chat_id.in_(old)))
+            if chat_id is None:
+                return
+            row = await session.get(SubscriberRow, chat_id)
+            if row is None:
+                session.add(SubscriberRow(chat_id=chat_id, language=BILINGUAL, active=True, created_at=now,
+                                          channel=True, link=link))
+                await session.flush()
+            else:
+                row.language, row.active, row.channel, row.link = BILINGUAL, True, True, link
+                row.quiet_start = row.quiet_end = None
+            if await session.get(SubscriptionRow, (chat_id, ALL_SERVICES)) is None:
+                session.add(SubscriptionRow(chat_id=chat_id, service_id=ALL_SERVICES, created_at=now))
+
+    async def channel(self) -> tuple[int, str | None] | None:
+        """The public channel's chat id and link, when one is set and reachable."""
+        async with self.sessions() as session:
+            row = (await session.execute(select(SubscriberRow.chat_id, SubscriberRow.link).where(
+                SubscriberRow.channel.is_(True), SubscriberRow.active.is_(True)))).first()
+        return (int(row[0]), row[1]) if row is not None else None
 
     async def subscription_counts(self) -> dict[str, int]:
         """Active chats following each service id (ALL_SERVICES for "every service"); counts only."""
@@ -378,7 +418,7 @@ class Outbox:
             rows = (await session.execute(
                 select(SubscriptionRow.service_id, func.count())
                 .join(SubscriberRow, SubscriberRow.chat_id == SubscriptionRow.chat_id)
-                .where(SubscriberRow.active.is_(True))
+                .where(SubscriberRow.active.is_(True), SubscriberRow.channel.is_(False))
                 .group_by(SubscriptionRow.service_id))).all()
         return {str(service): int(n) for service, n in rows}
 
@@ -388,7 +428,7 @@ class Outbox:
             return int(await session.scalar(
                 select(func.count(func.distinct(SubscriptionRow.chat_id)))
                 .join(SubscriberRow, SubscriberRow.chat_id == SubscriptionRow.chat_id)
-                .where(SubscriberRow.active.is_(True))) or 0)
+                .where(SubscriberRow.active.is_(True), SubscriberRow.channel.is_(False))) or 0)
 
     # --- the dispatcher's side ----------------------------------------------------------------------
 
@@ -409,7 +449,7 @@ class Outbox:
             .where(DeliveryRow.id.in_(due.scalar_subquery()))
             .values(claimed_by=worker, claimed_until=now + timedelta(seconds=lease))
             .returning(DeliveryRow.id, DeliveryRow.event_id, DeliveryRow.chat_id, DeliveryRow.language,
-                       DeliveryRow.attempts)
+                       DeliveryRow.attempts, DeliveryRow.first_failed_at)
             .execution_options(synchronize_session=False)
         )
         async with self.sessions.begin() as session:
@@ -455,11 +495,15 @@ class Outbox:
                 .execution_options(synchronize_session=False))
 
     async def retry_later(self, delivery_id: int, attempts: int, delay: float, error: str) -> None:
+        """Due again in `delay` seconds; the first failure's time is kept (retries end by age)."""
+        now = self.clock()
         async with self.sessions.begin() as session:
             await session.execute(
                 update(DeliveryRow).where(DeliveryRow.id == delivery_id, DeliveryRow.status == PENDING)
-                .values(attempts=attempts, not_before=self.clock() + timedelta(seconds=delay),
-                        claimed_by=None, claimed_until=None, error=error[:200])
+                .values(attempts=attempts, not_before=now + timedelta(seconds=delay),
+                        claimed_by=None, claimed_until=None, error=error[:200],
+                        first_failed_at=func.coalesce(DeliveryRow.first_failed_at,
+                                                      literal(now, DeliveryRow.not_before.type)))
                 .execution_options(synchronize_session=False))
 
     async def mark_failed(self, delivery_id: int, attempts: int, error: str) -> None:
@@ -503,25 +547,6 @@ class Outbox:
             due: datetime | None = await session.scalar(
                 select(func.min(DeliveryRow.not_before)).where(DeliveryRow.status == PENDING))
             return due
-
-    async def heartbeat(self, worker: str, stale_after: float) -> int:
-        """Note this dispatcher as alive; return how many are (so they can share the rate)."""
-        now = self.clock()
-        async with self.sessions.begin() as session:
-            row = await session.get(DispatcherRow, worker)
-            if row is None:
-                session.add(DispatcherRow(id=worker, seen_at=now))
-            else:
-                row.seen_at = now
-            await session.flush()
-            await session.execute(delete(DispatcherRow).where(
-                DispatcherRow.seen_at < now - timedelta(seconds=stale_after * 10)))
-            return int(await session.scalar(select(func.count()).select_from(DispatcherRow).where(
-                DispatcherRow.seen_at >= now - timedelta(seconds=stale_after))) or 1)
-
-    async def unregister(self, worker: str) -> None:
-        async with self.sessions.begin() as session:
-            await session.execute(delete(DispatcherRow).where(DispatcherRow.id == worker))
 
     async def purge(self, *, days: float = 30) -> int:
         """Forget finished deliveries (and then events) older than `days`: /privacy promises 30.
@@ -654,7 +679,7 @@ async def forget_chat(session: AsyncSession, chat_id: int) -> bool:
 
 
 __all__ = [
-    "DEACTIVATED", "FAILED", "PENDING", "SENT", "Claimed", "EventCounts", "EventKind", "Outbox",
+    "BILINGUAL", "DEACTIVATED", "FAILED", "PENDING", "SENT", "Claimed", "EventCounts", "EventKind", "Outbox",
     "ReturnHook", "SubscriberData", "forget_chat", "record_direct_event", "record_event",
     "record_incident_event",
 ]

@@ -18,8 +18,8 @@ from bot.core.clock import Clock, system_clock
 from bot.core.maintenance import Every, MaintenanceWindow
 from bot.core.status import Incident, IncidentUpdate, State
 from bot.store import maintenance
-from bot.store.chats import ChatCache, ChatState, changing, insert_ignore, load_chats
-from bot.store.db import make_engine, make_sessionmaker, upgrade_schema
+from bot.store.chats import ChatCache, ChatState, changing, load_chats
+from bot.store.db import insert_ignore, make_engine, make_sessionmaker, upgrade_schema
 from bot.store.models import AuditRow, IncidentRow, IncidentUpdateRow, ServiceRow, UserRow
 from bot.store.outbox import EventKind, Outbox, ReturnHook, forget_chat, record_incident_event
 

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import logging
 
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram import CallbackQuery, Message, Update
 
 from bot.core.notifications import ALL_SERVICES
+from bot.core.reply import Button, Reply
 from bot.i18n import translator
-from bot.render import Reply
 from bot.render import notify as texts
 from bot.subscriptions import DEEP_LINK_PREFIX
+from bot.telegram import io
 from bot.telegram.context import HaliContext
-from bot.telegram.handlers import NO_PREVIEW, _edit, _expired, _language, keyboard, send
+from bot.telegram.handlers import _language
+from bot.telegram.outbound import keyboard
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ async def start_link(update: Update, context: HaliContext) -> None:
     reply = await context.hali.engine.subscriptions.deep_link(_chat_id(update), payload, lang)
     if reply is not None:
         log.info("subscription deep link used")
-        await send(update.effective_message, reply)
+        io.send(context, update.effective_message, reply)
 
 
 async def subscribe_command(update: Update, context: HaliContext) -> None:
@@ -46,7 +46,7 @@ async def subscribe_command(update: Update, context: HaliContext) -> None:
     assert update.effective_message is not None
     lang = await _language(update, context)
     reply = await context.hali.engine.subscriptions.subscribe(_chat_id(update), " ".join(context.args or []), lang)
-    await send(update.effective_message, reply)
+    io.send(context, update.effective_message, reply)
 
 
 async def unsubscribe_command(update: Update, context: HaliContext) -> None:
@@ -55,14 +55,14 @@ async def unsubscribe_command(update: Update, context: HaliContext) -> None:
     lang = await _language(update, context)
     reply = await context.hali.engine.subscriptions.unsubscribe(
         _chat_id(update), " ".join(context.args or []), lang)
-    await send(update.effective_message, reply)
+    io.send(context, update.effective_message, reply)
 
 
 async def alerts_command(update: Update, context: HaliContext) -> None:
     """/alerts: what this chat follows, with a remove button each."""
     assert update.effective_message is not None
     lang = await _language(update, context)
-    await send(update.effective_message, await context.hali.engine.subscriptions.alerts(_chat_id(update), lang))
+    io.send(context, update.effective_message, await context.hali.engine.subscriptions.alerts(_chat_id(update), lang))
 
 
 async def quiet_command(update: Update, context: HaliContext) -> None:
@@ -70,7 +70,7 @@ async def quiet_command(update: Update, context: HaliContext) -> None:
     assert update.effective_message is not None
     lang = await _language(update, context)
     reply = await context.hali.engine.subscriptions.quiet(_chat_id(update), " ".join(context.args or []), lang)
-    await send(update.effective_message, reply)
+    io.send(context, update.effective_message, reply)
 
 
 async def button(update: Update, context: HaliContext) -> None:
@@ -81,32 +81,32 @@ async def button(update: Update, context: HaliContext) -> None:
     action, _, arg = (query.data or "").partition(":")
     message = query.message
     if not isinstance(message, Message) or not arg:
-        return await _expired(query, lang)
+        return await io.expired(context, query, lang)
     chat_id = message.chat.id
     engine = context.hali.engine
     subscriptions = engine.subscriptions
     if action == "u":
         reply = await subscriptions.remove_from_list(chat_id, arg, lang)
-        return await _edit(query, reply, lang)
+        return await io.edit(context, query, reply, lang)
     if action in ("n", "x") and arg != ALL_SERVICES and _is_report_answer(message):
         # Under a report's acknowledgment: keep its text (the reference), flip only the button.
         state = await subscriptions.toggle(chat_id, arg, lang, on=action == "n")
         if state is None:
-            return await _expired(query, lang)
-        await _flip_button(query, message, arg, action == "n", lang)
-        await query.answer(texts.subscribed_toast(translator(lang), state))
+            return await io.expired(context, query, lang)
+        await io.answer(context, query, texts.subscribed_toast(translator(lang), state))
+        _flip_button(context, message, arg, action == "n", lang)
         return None
     if action == "n" and (arg == ALL_SERVICES or _looks_like_choice(message)):
-        return await _edit(query, await subscriptions.subscribe_id(chat_id, arg, lang), lang)
+        return await io.edit(context, query, await subscriptions.subscribe_id(chat_id, arg, lang), lang)
     if action in ("n", "x"):
         state = await subscriptions.toggle(chat_id, arg, lang, on=action == "n")
         card = await engine.card(arg, lang, chat_id=chat_id) if state is not None else None
         if card is None or state is None:
-            return await _expired(query, lang)
-        await _edit_quietly(query, card)
-        await query.answer(texts.subscribed_toast(translator(lang), state))
+            return await io.expired(context, query, lang)
+        await io.answer(context, query, texts.subscribed_toast(translator(lang), state))
+        _edit_quietly(context, query, card)
         return None
-    return await _expired(query, lang)
+    return await io.expired(context, query, lang)
 
 
 def _looks_like_choice(message: Message) -> bool:
@@ -127,29 +127,19 @@ def _is_report_answer(message: Message) -> bool:
             and data[0][2:] == data[1][2:])
 
 
-async def _flip_button(query: CallbackQuery, message: Message, service_id: str, on: bool, lang: str) -> None:
+def _flip_button(context: HaliContext, message: Message, service_id: str, on: bool, lang: str) -> None:
     assert message.reply_markup is not None
-    rows = [list(row) for row in message.reply_markup.inline_keyboard]
-    button = texts.notify_button(translator(lang), service_id, on)
-    rows[-1] = [InlineKeyboardButton(button.text, callback_data=button.data)]
-    try:
-        await message.edit_reply_markup(InlineKeyboardMarkup(rows))
-    except BadRequest as exc:
-        if "not modified" not in exc.message.lower():
-            raise
+    rows = [tuple(Button(b.text, data=str(b.callback_data) if b.callback_data else None, url=b.url) for b in row)
+            for row in message.reply_markup.inline_keyboard]
+    rows[-1] = (texts.notify_button(translator(lang), service_id, on),)
+    context.outbound.edit_markup(message.chat.id, message.message_id, tuple(rows))
 
 
-async def _edit_quietly(query: CallbackQuery, card: Reply) -> None:
+def _edit_quietly(context: HaliContext, query: CallbackQuery, card: Reply) -> None:
     """Edit the card so its button shows the new state; an identical card is left alone."""
     message = query.message
     if not isinstance(message, Message):
         return
-    markup = keyboard(card)
-    if message.text == card.plain and message.reply_markup == markup:
+    if message.text == card.plain and message.reply_markup == keyboard(card):
         return
-    try:
-        await message.edit_text(card.html, parse_mode=ParseMode.HTML, reply_markup=markup,
-                                link_preview_options=NO_PREVIEW)
-    except BadRequest as exc:
-        if "not modified" not in exc.message.lower():
-            raise
+    context.outbound.edit(message.chat.id, message.message_id, card)

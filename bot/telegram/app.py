@@ -1,11 +1,14 @@
-"""Wiring: the Application, its handlers in the order they are tried, start-up and shut-down."""
+"""Wiring: the Application, its handlers in the order they are tried, and how updates reach it."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from telegram import BotCommand, Update
+from telegram import Bot, BotCommand, Update
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -15,20 +18,30 @@ from telegram.ext import (
     filters,
 )
 
+from bot.app import App
+from bot.config import ConfigError, Settings
+from bot.core.budget import SendBudget
 from bot.core.understanding import Intent
 from bot.i18n import translator
-from bot.report_followups import install_follow_ups
-from bot.telegram import alerts, handlers, notifier, operators, reports
+from bot.store.inbox import Inbox
+from bot.telegram import alerts, handlers, operators, reports
 from bot.telegram.context import Hali, HaliApplication, HaliContext
-from bot.telegram.transport import bot_api_requests
+from bot.telegram.inbox import InboxWorker, Poller
+from bot.telegram.outbound import BudgetLimiter, Outbound
+from bot.telegram.transport import AiohttpRequest, bot_api_requests
 
 log = logging.getLogger(__name__)
 
+ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 
 
-def build_application(hali: Hali, *, concurrent_updates: int = 32, **builder_options: Any) -> HaliApplication:
-    """The bot, with every handler; `builder_options` lets tests swap the request transport."""
-    settings = hali.settings
+def build_application(app: App, budget: SendBudget, **builder_options: Any) -> HaliApplication:
+    """The bot, with every handler; `builder_options` lets tests swap the request transport.
+
+    Updates do not come through python-telegram-bot's Updater: the inbox (`bot/telegram/inbox.py`)
+    keeps them first and hands them to `process_update`.
+    """
+    settings = app.settings
     if settings.token is None:
         raise ValueError("a bot token is needed to build the Telegram application")
     builder = (
@@ -36,8 +49,8 @@ def build_application(hali: Hali, *, concurrent_updates: int = 32, **builder_opt
         .token(settings.token)
         .base_url(settings.api_base_url)
         .context_types(ContextTypes(context=HaliContext))
-        .concurrent_updates(concurrent_updates)
-        .post_init(_post_init)
+        .rate_limiter(BudgetLimiter(budget, max_wait=settings.reply_max_wait))
+        .updater(None)
     )
     # Hali's own transport (bot/telegram/transport.py), unless the caller brings one.
     if not {"request", "get_updates_request"} & builder_options.keys():
@@ -45,13 +58,30 @@ def build_application(hali: Hali, *, concurrent_updates: int = 32, **builder_opt
     for name, value in builder_options.items():
         builder = getattr(builder, name)(value)
     application: HaliApplication = builder.build()
-    if hali.engine.outbox is None:
-        hali.engine.outbox = hali.store.outbox
-    application.bot_data["hali"] = hali
-    hali.store.erasers.append(hali.report_store.erase_chat)
-    install_follow_ups(hali.report_store)
+    application.bot_data["hali"] = Hali(settings, app.store, app.engine, app.reports)
+    application.bot_data["outbound"] = Outbound(application.bot, budget, reply_max_wait=settings.reply_max_wait)
     add_handlers(application)
     return application
+
+
+@dataclass
+class TelegramFront:
+    """The bot on Telegram: the Application, and the inbox that feeds it (polled, or by webhook)."""
+
+    application: HaliApplication
+    inbox: Inbox
+    worker: InboxWorker
+    poller: Poller
+
+
+def telegram_front(app: App, budget: SendBudget, *, concurrency: int = 32, poll_timeout: int | None = None,
+                   on_done: Callable[[int], None] | None = None, **builder_options: Any) -> TelegramFront:
+    application = build_application(app, budget, **builder_options)
+    inbox = Inbox(app.store.sessions, app.store.engine.dialect.name, app.store.clock)
+    worker = InboxWorker(application, inbox, concurrency=concurrency, on_done=on_done)
+    timeout = app.settings.poll_timeout_seconds if poll_timeout is None else poll_timeout
+    poller = Poller(application.bot, inbox, worker.wake, timeout=timeout, allowed_updates=ALLOWED_UPDATES)
+    return TelegramFront(application, inbox, worker, poller)
 
 
 def add_handlers(application: HaliApplication) -> None:
@@ -88,7 +118,7 @@ def add_handlers(application: HaliApplication) -> None:
     operators.add_operator_handlers(application)  # group -2: only HALI_ADMIN_IDS reach them
 
 
-async def _post_init(application: HaliApplication) -> None:
+async def publish_commands(application: HaliApplication) -> None:
     """Publish the command list in both languages; Telegram shows the one matching the user's app."""
     for lang in ("en", "sw"):
         t = translator(lang)
@@ -104,10 +134,28 @@ async def _post_init(application: HaliApplication) -> None:
             BotCommand("help", t._("How to use Hali")),
         ]
         await application.bot.set_my_commands(commands, language_code=None if lang == "en" else lang)
-    me = application.bot.bot
-    log.info("Hali is running as @%s", me.username)
-    reports.start_retention(application)
-    await notifier.start(application)
+    log.info("Hali is running as @%s", application.bot.username)
 
 
-ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
+async def resolve_channel(settings: Settings) -> tuple[int, str | None] | None:
+    """HALI_CHANNEL as Telegram knows it: its chat id and link; the bot must be allowed to post there."""
+    if settings.channel is None or settings.token is None:
+        return None
+    target: int | str = int(settings.channel) if settings.channel.lstrip("-").isdigit() else settings.channel
+    request = AiohttpRequest(connection_pool_size=2)
+    async with Bot(settings.token, base_url=settings.api_base_url, request=request) as bot:
+        try:
+            chat = await bot.get_chat(target)
+            member = await bot.get_chat_member(chat.id, bot.id)
+        except (BadRequest, Forbidden) as exc:
+            raise ConfigError(f"HALI_CHANNEL {settings.channel}: Telegram says {exc.message!r} "
+                              "(add the bot to the channel as an administrator)") from None
+        except TelegramError as exc:
+            raise ConfigError(f"HALI_CHANNEL {settings.channel}: could not ask Telegram ({exc})") from None
+    if chat.type != chat.CHANNEL:
+        raise ConfigError(f"HALI_CHANNEL {settings.channel} is a {chat.type}, not a channel")
+    if member.status not in ("administrator", "creator") or getattr(member, "can_post_messages", True) is False:
+        raise ConfigError(f"HALI_CHANNEL {settings.channel}: the bot is not allowed to post there "
+                          "(make it an administrator who can post messages)")
+    link = f"https://t.me/{chat.username}" if chat.username else chat.invite_link
+    return chat.id, link

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
@@ -11,6 +11,9 @@ from bot.config import Settings
 from bot.engine import Engine
 from bot.store.repo import Store
 from bot.store.reports import ReportStore, report_store
+
+if TYPE_CHECKING:
+    from bot.telegram.outbound import Outbound
 
 
 @dataclass
@@ -27,7 +30,7 @@ class Hali:
         return self.reports
 
 
-class HaliContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+class HaliContext(CallbackContext[ExtBot[dict[str, Any]], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
     """The callback context, with the Hali services attached to the application."""
 
     @property
@@ -35,7 +38,13 @@ class HaliContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], 
         hali: Hali = self.application.bot_data["hali"]
         return hali
 
+    @property
+    def outbound(self) -> Outbound:
+        """Where every message goes: the send budget (see bot/telegram/outbound.py)."""
+        outbound: Outbound = self.application.bot_data["outbound"]
+        return outbound
+
 
 HaliApplication = Application[
-    ExtBot[None], HaliContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any
+    ExtBot[dict[str, Any]], HaliContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any
 ]

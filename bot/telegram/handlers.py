@@ -3,71 +3,27 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from functools import lru_cache
-from typing import Any
+from collections.abc import Awaitable, Callable
 
-from telegram import (
-    CallbackQuery,
-    Chat,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    LinkPreviewOptions,
-    Message,
-    MessageEntity,
-    Update,
-)
-from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram import Chat, Message, MessageEntity, Update
+from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop
 
 from bot import render
+from bot.core.budget import SendError
 from bot.core.understanding import Intent
 from bot.engine import Answer
 from bot.i18n import LANGUAGES, choose_language, translator
-from bot.render import Button, Reply
 from bot.render import reports as render_reports
+from bot.telegram import io
 from bot.telegram.context import HaliContext
+from bot.telegram.outbound import current_ticket
 
 log = logging.getLogger(__name__)
-
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 IntentRoute = Callable[[Update, "HaliContext", Answer], Awaitable[bool]]
 """Takes over a free-text answer of one intent (a report starts the report flow); True when it did."""
 INTENT_ROUTES = "intent_routes"  # bot_data key: dict[Intent, IntentRoute], filled by the wiring
-
-
-class _Keyboard(InlineKeyboardMarkup):
-    """An inline keyboard that keeps its JSON form: the same few keyboards go out all day."""
-
-    __slots__ = ("_as_dict",)
-
-    def __init__(self, rows: Sequence[Sequence[InlineKeyboardButton]]) -> None:
-        super().__init__(rows)
-        with self._unfrozen():
-            self._as_dict = super().to_dict()
-
-    def to_dict(self, recursive: bool = True) -> dict[str, Any]:
-        if not recursive:
-            return super().to_dict(recursive=False)
-        # A fresh copy each time: whoever serialises it may not change the kept one.
-        return {"inline_keyboard": [[dict(button) for button in row] for row in self._as_dict["inline_keyboard"]]}
-
-
-@lru_cache(maxsize=4096)
-def _keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup:
-    return _Keyboard([[InlineKeyboardButton(b.text, callback_data=b.data, url=b.url) for b in row] for row in rows])
-
-
-def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    return _keyboard(reply.buttons) if reply.buttons else None
-
-
-async def send(message: Message, reply: Reply) -> None:
-    await message.reply_html(
-        reply.html, reply_markup=keyboard(reply), link_preview_options=NO_PREVIEW,
-        do_quote=message.chat.type != Chat.PRIVATE,
-    )
 
 
 async def _remember(update: Update, context: HaliContext) -> str | None:
@@ -115,21 +71,22 @@ async def start(update: Update, context: HaliContext) -> None:
     assert update.effective_message is not None
     t = translator(await _language(update, context))
     user = update.effective_user
-    await send(update.effective_message, render.welcome(t, user.first_name if user else None))
+    reply = render.welcome(t, user.first_name if user else None, channel=context.hali.engine.channel_link)
+    io.send(context, update.effective_message, reply, key=("start",))
 
 
 async def help_command(update: Update, context: HaliContext) -> None:
     """/help: how to ask and the commands."""
     assert update.effective_message is not None
     t = translator(await _language(update, context))
-    await send(update.effective_message, render.help_text(t))
+    io.send(context, update.effective_message, render.help_text(t), key=("help",))
 
 
 async def services_command(update: Update, context: HaliContext) -> None:
     """/services: every service with its state."""
     assert update.effective_message is not None
     lang = await _language(update, context)
-    await send(update.effective_message, await context.hali.engine.services_list(lang))
+    io.send(context, update.effective_message, await context.hali.engine.services_list(lang), key=("services",))
 
 
 async def status_command(update: Update, context: HaliContext) -> None:
@@ -137,15 +94,15 @@ async def status_command(update: Update, context: HaliContext) -> None:
     assert update.effective_message is not None
     lang = await _language(update, context)
     chat_id = update.effective_chat.id if update.effective_chat else None
-    _, reply = await context.hali.engine.status(" ".join(context.args or []), lang, chat_id=chat_id)
-    await send(update.effective_message, reply)
+    service_id, reply = await context.hali.engine.status(" ".join(context.args or []), lang, chat_id=chat_id)
+    io.send(context, update.effective_message, reply, key=("status", service_id, lang))
 
 
 async def language_command(update: Update, context: HaliContext) -> None:
     """/language: English or Kiswahili buttons."""
     assert update.effective_message is not None
     t = translator(await _language(update, context))
-    await send(update.effective_message, render.language_menu(t))
+    io.send(context, update.effective_message, render.language_menu(t), key=("language",))
 
 
 async def privacy_command(update: Update, context: HaliContext) -> None:
@@ -161,14 +118,14 @@ async def privacy_command(update: Update, context: HaliContext) -> None:
                            data.first_seen if data else None, data.last_seen if data else None, extra=extra,
                            alerts=await context.hali.engine.subscriptions.alerts_names(alerts.services, lang)
                            if alerts else (), quiet=alerts.quiet if alerts else None)
-    await send(update.effective_message, reply)
+    io.send(context, update.effective_message, reply, key=("privacy",))
 
 
 async def forget_command(update: Update, context: HaliContext) -> None:
     """/forget: ask for confirmation before erasing."""
     assert update.effective_message is not None
     t = translator(await _language(update, context))
-    await send(update.effective_message, render.forget_confirm(t))
+    io.send(context, update.effective_message, render.forget_confirm(t), key=("forget",))
 
 
 async def unknown_command(update: Update, context: HaliContext) -> None:
@@ -180,7 +137,7 @@ async def unknown_command(update: Update, context: HaliContext) -> None:
         log.debug("ignoring group command %r not addressed to Hali", command[:40])
         return
     t = translator(await _language(update, context))
-    await send(message, render.unknown_command(t))
+    io.send(context, message, render.unknown_command(t), key=("unknown",))
 
 
 # --- free text ----------------------------------------------------------------------------------
@@ -201,10 +158,12 @@ async def text_message(update: Update, context: HaliContext) -> None:
     if route is not None and await route(update, context, answer):
         log.info("routed intent=%s service=%s lang=%s", answer.intent.value, answer.service, answer.language)
         return
-    log.info("answered intent=%s service=%s lang=%s", answer.intent.value, answer.service, answer.language)
-    await send(message, answer.reply)
+    log.info("answering intent=%s service=%s lang=%s", answer.intent.value, answer.service, answer.language)
+    # The same answer asked for again while the first waits its turn is sent once.
+    io.send(context, message, answer.reply, key=("answer", answer.intent.value, answer.service, answer.language))
     if answer.intent is Intent.OTHER and len(message.text) > 4000:
-        await message.reply_text(render.too_long(translator(answer.language)))
+        io.send(context, message, render.Reply(render.e(render.too_long(translator(answer.language)))),
+                key=("too-long",))
 
 
 async def other_message(update: Update, context: HaliContext) -> None:
@@ -216,7 +175,7 @@ async def other_message(update: Update, context: HaliContext) -> None:
     if message.chat.type != Chat.PRIVATE:
         return
     t = translator(await _language(update, context))
-    await send(message, render.unsupported_message(t))
+    io.send(context, message, render.unsupported_message(t), key=("unsupported",))
 
 
 async def edited_message(update: Update, context: HaliContext) -> None:
@@ -240,90 +199,49 @@ async def button(update: Update, context: HaliContext) -> None:
     if action == "r":
         reply = await engine.card(arg, lang, chat_id=chat_id)
         if reply is None:
-            return await _expired(query, lang)
-        return await _edit(query, reply, lang, note_unchanged=True)
+            return await io.expired(context, query, lang)
+        return await io.edit(context, query, reply, lang, note_unchanged=True)
     if action == "s":
         reply = await engine.card(arg, lang, chat_id=chat_id)
-        return await _edit(query, reply, lang) if reply else await _expired(query, lang)
-    if action == "w":
-        reply = await engine.workarounds(arg, lang)
-        if reply is None:
-            return await _expired(query, lang)
-        await _send_new(query, reply)
-        await query.answer()
-        return None
+        return await io.edit(context, query, reply, lang) if reply else await io.expired(context, query, lang)
     if action == "sv" and not arg:
-        return await _edit(query, await engine.services_list(lang), lang)
+        return await io.edit(context, query, await engine.services_list(lang), lang)
     if action == "l" and arg in LANGUAGES and query.message is not None:
         await context.hali.store.set_language(query.message.chat.id, arg)
-        return await _edit(query, render.language_set(translator(arg)), arg)
+        return await io.edit(context, query, render.language_set(translator(arg)), arg)
     if action == "f" and arg in ("yes", "no") and query.message is not None:
         t = translator(lang)
         if arg == "yes":
             await context.hali.store.forget_user(query.message.chat.id)
             log.info("a chat erased its data")
-            return await _edit(query, render.forgotten(t), lang)
-        return await _edit(query, render.forget_cancelled(t), lang)
-    await _expired(query, lang)
-
-
-async def _expired(query: CallbackQuery, lang: str) -> None:
-    log.info("stale or unknown button %r", (query.data or "")[:64])
-    await query.answer(render.button_expired(translator(lang)), show_alert=True)
-
-
-async def _edit(query: CallbackQuery, reply: Reply, lang: str, *, note_unchanged: bool = False) -> None:
-    """Edit the button's message in place, then stop the button's spinner.
-
-    An identical edit is never sent: Telegram rejects it with "message is not modified".
-    """
-    message = query.message
-    if not isinstance(message, Message):
-        await _send_new(query, reply)
-        await query.answer()
-        return
-    markup = keyboard(reply)
-    if message.text == reply.plain and message.reply_markup == markup:
-        await query.answer(translator(lang)._("Already up to date.") if note_unchanged else None)
-        return
-    try:
-        await message.edit_text(reply.html, parse_mode=ParseMode.HTML, reply_markup=markup,
-                                link_preview_options=NO_PREVIEW)
-    except BadRequest as exc:
-        text = exc.message.lower()
-        if "not modified" in text:
-            pass
-        elif "can't be edited" in text or "not found" in text:
-            await _send_new(query, reply)
-        else:
-            raise
-    await query.answer()
-
-
-async def _send_new(query: CallbackQuery, reply: Reply) -> None:
-    chat_id = query.message.chat.id if query.message is not None else query.from_user.id
-    await query.get_bot().send_message(chat_id, reply.html, parse_mode=ParseMode.HTML,
-                                       reply_markup=keyboard(reply), link_preview_options=NO_PREVIEW)
+            return await io.edit(context, query, render.forgotten(t), lang)
+        return await io.edit(context, query, render.forget_cancelled(t), lang)
+    await io.expired(context, query, lang)
 
 
 # --- errors -------------------------------------------------------------------------------------
 
 
 async def error_handler(update: object, context: HaliContext) -> None:
-    """Log first; then, in a private chat, say that something went wrong."""
-    log.error("error while handling an update", exc_info=context.error)
-    if isinstance(context.error, Forbidden):
-        return
-    if not isinstance(update, Update) or update.effective_chat is None:
-        return
-    if update.effective_chat.type != Chat.PRIVATE:
-        return
+    """Log first; then, in a private chat, say once that something went wrong, and stop there.
+
+    No apology when the trouble was sending itself (the budget already retried, or dropped the reply
+    by rule): it would only add to a queue that could not be served. One answer per update: the other
+    handlers do not run after an error.
+    """
+    error = context.error
+    log.error("error while handling an update: %s", type(error).__name__, exc_info=error)
+    if isinstance(error, SendError | TelegramError):
+        raise ApplicationHandlerStop
+    if not isinstance(update, Update) or update.effective_chat is None or update.effective_chat.type != Chat.PRIVATE:
+        raise ApplicationHandlerStop
+    ticket = current_ticket.get()
+    if ticket is not None and ticket.sent:
+        raise ApplicationHandlerStop  # the update was answered before the error
     lang = choose_language(stored=None, detected=None, telegram_code=_telegram_language(update))
-    try:
-        if update.callback_query is not None:
-            await update.callback_query.answer(render.error_message(translator(lang)).plain[:190])
-        else:
-            reply = render.error_message(translator(lang))
-            await context.bot.send_message(update.effective_chat.id, reply.html, parse_mode=ParseMode.HTML)
-    except TelegramError:
-        log.warning("could not tell the chat about the error", exc_info=True)
+    reply = render.error_message(translator(lang))
+    if update.callback_query is not None:
+        await io.answer(context, update.callback_query, reply.plain[:190])
+    else:
+        io.send_to(context, update.effective_chat.id, reply, key=("apology",))
+    raise ApplicationHandlerStop

@@ -28,8 +28,8 @@ from bot.render import Reply
 from bot.render import operators as R
 from bot.render import operators_status as RS
 from bot.store.repo import Conflict, NotFound
+from bot.telegram import io
 from bot.telegram.context import HaliApplication, HaliContext
-from bot.telegram.handlers import _edit, _expired, send
 
 log = logging.getLogger(__name__)
 
@@ -169,15 +169,15 @@ async def _begin(update: Update, context: HaliContext, kind: str) -> None:
     assert message is not None and user is not None and context.user_data is not None
     t = await _translator(update, context)
     if not await _services(context, user.id):
-        await send(message, R.no_services(t))
+        io.send(context, message, R.no_services(t))
         _stop()
     if kind in ("update", "resolve") and not await _incidents(context, user.id):
-        await send(message, R.no_incidents(t))
+        io.send(context, message, R.no_incidents(t))
         _stop()
     flow = Flow(kind, secrets.token_hex(3), _now(context))
     context.user_data[FLOW_KEY] = flow  # a new command replaces an older draft
     log.info("operator %s started /%s", user.id, kind)
-    await send(message, await _prompt(context, t, flow, user.id))
+    io.send(context, message, await _prompt(context, t, flow, user.id))
     _stop()
 
 
@@ -207,7 +207,7 @@ async def cancel_command(update: Update, context: HaliContext) -> None:
     t = await _translator(update, context)
     had = _flow(context) is not None
     _drop(context)
-    await send(update.effective_message, R.cancelled(t) if had else R.nothing_to_cancel(t))
+    io.send(context, update.effective_message, R.cancelled(t) if had else R.nothing_to_cancel(t))
     _stop()
 
 
@@ -218,7 +218,7 @@ async def who_command(update: Update, context: HaliContext) -> None:
     outbox = context.hali.store.outbox
     counts, chats = await outbox.subscription_counts(), await outbox.count_following()
     catalog = (await context.hali.engine.board.snapshot()).catalog
-    await send(update.effective_message, RS.who(t, catalog, counts, chats))
+    io.send(context, update.effective_message, RS.who(t, catalog, counts, chats))
     _stop()
 
 
@@ -237,12 +237,12 @@ async def reports_command(update: Update, context: HaliContext) -> None:
         elif catalog.get(arg.lower()) is not None:
             service_id = arg.lower()
         else:
-            await send(update.effective_message, Reply(t._("Send /reports, /reports kra or /reports kra 6 "
-                                                           "(hours, 24 unless given).")))
+            usage = t._("Send /reports, /reports kra or /reports kra 6 (hours, 24 unless given).")
+            io.send(context, update.effective_message, Reply(usage))
             _stop()
     since = _now(context) - timedelta(hours=hours)
     summaries = await summarise(context.hali.store, context.hali.settings, since, service_id)
-    await send(update.effective_message, RS.reports_summary(t, catalog, summaries, hours))
+    io.send(context, update.effective_message, RS.reports_summary(t, catalog, summaries, hours))
     _stop()
 
 
@@ -261,10 +261,10 @@ async def text_input(update: Update, context: HaliContext) -> None:
     text = message.text.strip()
     problem = _accept(flow, text, t)
     if problem is not None:
-        await send(message, R.bad_input(t, await _prompt(context, t, flow, user.id), problem))
+        io.send(context, message, R.bad_input(t, await _prompt(context, t, flow, user.id), problem))
         _stop()
     await _advance(context, flow)
-    await send(message, await _prompt(context, t, flow, user.id))
+    io.send(context, message, await _prompt(context, t, flow, user.id))
     _stop()
 
 
@@ -309,22 +309,22 @@ async def button(update: Update, context: HaliContext) -> None:
     user_id = query.from_user.id
     if (len(parts) != 4 or user_id not in context.hali.settings.admin_ids or flow is None
             or parts[1] != flow.token or parts[2] != str(flow.index)):
-        await _expired(query, t.lang)
+        await io.expired(context, query, t.lang)
         _stop()
     assert flow is not None
     value = parts[3]
     if value == "cancel":
         _drop(context)
-        await _edit(query, R.cancelled(t), t.lang)
+        await io.edit(context, query, R.cancelled(t), t.lang)
         _stop()
     if not await _choose(context, flow, value, user_id):
-        await _expired(query, t.lang)
+        await io.expired(context, query, t.lang)
         _stop()
     if flow.step == "confirm" and value == "yes":
         await _publish(update, context, query, flow, t)
         _stop()
     await _advance(context, flow)
-    await _edit(query, await _prompt(context, t, flow, user_id), t.lang)
+    await io.edit(context, query, await _prompt(context, t, flow, user_id), t.lang)
     _stop()
 
 
@@ -373,7 +373,7 @@ async def _publish(update: Update, context: HaliContext, query: CallbackQuery, f
         incident = await _incident(context, flow)
         service_id = incident.service_id if incident else None
     if service_id is None or not context.hali.settings.may_edit(query.from_user.id, service_id):
-        await _edit(query, R.failed(t, "not allowed"), t.lang)
+        await io.edit(context, query, R.failed(t, "not allowed"), t.lang)
         return
     try:
         if flow.kind == "incident":
@@ -398,10 +398,10 @@ async def _publish(update: Update, context: HaliContext, query: CallbackQuery, f
                 Text(data["title_en"], data.get("title_sw")), actor=actor,
             )
     except (NotFound, Conflict) as exc:
-        await _edit(query, R.failed(t, str(exc)), t.lang)
+        await io.edit(context, query, R.failed(t, str(exc)), t.lang)
         return
     context.hali.engine.board.invalidate()
     log.info("operator %s: %s #%s on %s", actor, flow.kind, number, service_id)
-    await _edit(query, R.done(t, flow.kind, number), t.lang)
+    await io.edit(context, query, R.done(t, flow.kind, number), t.lang)
 
 

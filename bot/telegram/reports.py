@@ -25,8 +25,9 @@ from bot.engine import Answer
 from bot.i18n import Translator, choose_language, translator
 from bot.render import Reply
 from bot.render import reports as render
+from bot.telegram import io
 from bot.telegram.context import HaliApplication, HaliContext
-from bot.telegram.handlers import _edit, _expired, _language, _send_new, _telegram_language, send
+from bot.telegram.handlers import _language, _telegram_language
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ async def report_command(update: Update, context: HaliContext) -> None:
     t = translator(await _language(update, context))
     service_id = await _match_service(context, " ".join(context.args or []))
     if message.chat.type != Chat.PRIVATE:
-        await send(message, render.go_private(t, _link(context, service_id)))
+        io.send(context, message, render.go_private(t, _link(context, service_id)))
         return
     await _start(context, t, message.chat.id, service_id, new_message=message)
 
@@ -60,7 +61,7 @@ async def start_report(update: Update, context: HaliContext) -> None:
     if service_id is not None and snapshot.catalog.get(service_id) is None:
         service_id = None
     if message.chat.type != Chat.PRIVATE:
-        await send(message, render.go_private(t, _link(context, service_id)))
+        io.send(context, message, render.go_private(t, _link(context, service_id)))
         return
     await _start(context, t, message.chat.id, service_id, new_message=message)
 
@@ -72,7 +73,7 @@ async def report_from_text(update: Update, context: HaliContext, answer: Answer)
         return False
     t = translator(answer.language)
     if message.chat.type != Chat.PRIVATE:
-        await send(message, render.go_private(t, _link(context, answer.service)))
+        io.send(context, message, render.go_private(t, _link(context, answer.service)))
         return True
     await _start(context, t, message.chat.id, answer.service, new_message=message)
     return True
@@ -102,13 +103,13 @@ async def flow_text(update: Update, context: HaliContext) -> None:
             snapshot = await context.hali.engine.board.snapshot()
             flow = replace(flow, nonce=new_nonce())
             await reports.save_flow(flow)
-            await send(message, render.ask_service(t, snapshot.services, flow.nonce, not_found=True))
+            io.send(context, message, render.ask_service(t, snapshot.services, flow.nonce, not_found=True))
         else:
             await _to_symptom(context, t, flow, service_id, message=message)
         raise ApplicationHandlerStop
     text = message.text.strip()
     if len(text) > MAX_TEXT:
-        await send(message, render.details_too_long(t, len(text)))
+        io.send(context, message, render.details_too_long(t, len(text)))
         raise ApplicationHandlerStop
     await _to_follow_up(context, t, replace(flow, text=text or None), message=message)
     raise ApplicationHandlerStop
@@ -132,12 +133,12 @@ async def flow_button(update: Update, context: HaliContext) -> None:
     reports = context.hali.report_store
     flow = await reports.flow(message.chat.id) if message is not None else None
     if flow is None or flow.nonce != nonce or not isinstance(message, Message):
-        await _expired(query, lang)
+        await io.expired(context, query, lang)
         return
     if op == "x":
         await reports.end_flow(flow.chat_id)
         log.info("report flow cancelled")
-        await _edit(query, render.cancelled(t), lang)
+        await io.edit(context, query, render.cancelled(t), lang)
         return
     snapshot = await context.hali.engine.board.snapshot()
     if op == "s" and flow.step is Step.SERVICE and snapshot.catalog.get(arg) is not None:
@@ -152,7 +153,7 @@ async def flow_button(update: Update, context: HaliContext) -> None:
     if op == "f" and flow.step is Step.FOLLOW_UP and arg in ("0", "1"):
         await _submit(context, t, flow, arg == "1", query)
         return
-    await _expired(query, lang)
+    await io.expired(context, query, lang)
 
 
 # --- steps --------------------------------------------------------------------------------------
@@ -167,7 +168,7 @@ async def _start(context: HaliContext, t: Translator, chat_id: int, service_id: 
         return
     await context.hali.report_store.save_flow(flow)
     snapshot = await context.hali.engine.board.snapshot()
-    await _show(render.ask_service(t, snapshot.services, flow.nonce), t, message=new_message, query=query)
+    await _show(context, render.ask_service(t, snapshot.services, flow.nonce), t, message=new_message, query=query)
 
 
 async def _to_symptom(context: HaliContext, t: Translator, flow: ReportFlow, service_id: str, *,
@@ -176,7 +177,7 @@ async def _to_symptom(context: HaliContext, t: Translator, flow: ReportFlow, ser
     service = snapshot.catalog[service_id]
     flow = replace(flow, nonce=new_nonce(), step=Step.SYMPTOM, service_id=service_id)
     await context.hali.report_store.save_flow(flow)
-    await _show(render.ask_symptom(t, service, snapshot.status(service_id), flow.nonce), t,
+    await _show(context, render.ask_symptom(t, service, snapshot.status(service_id), flow.nonce), t,
                 message=message, query=query)
 
 
@@ -185,11 +186,11 @@ async def _to_details(context: HaliContext, t: Translator, flow: ReportFlow, que
     service = snapshot.catalog.get(flow.service_id or "")
     symptom = flow.symptom
     if service is None or symptom is None:
-        await _expired(query, t.lang)
+        await io.expired(context, query, t.lang)
         return
     flow = replace(flow, nonce=new_nonce(), step=Step.DETAILS)
     await context.hali.report_store.save_flow(flow)
-    await _show(render.ask_details(t, service, symptom, flow.nonce), t, query=query)
+    await _show(context, render.ask_details(t, service, symptom, flow.nonce), t, query=query)
 
 
 async def _to_follow_up(context: HaliContext, t: Translator, flow: ReportFlow, *,
@@ -198,11 +199,11 @@ async def _to_follow_up(context: HaliContext, t: Translator, flow: ReportFlow, *
     service = snapshot.catalog.get(flow.service_id or "")
     if service is None:
         if query is not None:
-            await _expired(query, t.lang)
+            await io.expired(context, query, t.lang)
         return
     flow = replace(flow, nonce=new_nonce(), step=Step.FOLLOW_UP)
     await context.hali.report_store.save_flow(flow)
-    await _show(render.ask_follow_up(t, service, flow.nonce), t, message=message, query=query)
+    await _show(context, render.ask_follow_up(t, service, flow.nonce), t, message=message, query=query)
 
 
 async def _submit(context: HaliContext, t: Translator, flow: ReportFlow, follow_up: bool,
@@ -211,7 +212,7 @@ async def _submit(context: HaliContext, t: Translator, flow: ReportFlow, follow_
     snapshot = await context.hali.engine.board.snapshot()
     service = snapshot.catalog.get(flow.service_id or "")
     if service is None or flow.symptom is None:
-        await _expired(query, t.lang)
+        await io.expired(context, query, t.lang)
         return
     reports = context.hali.report_store
     draft = ReportDraft(service.id, flow.symptom, flow.text, flow.chat_id, t.lang, follow_up)
@@ -219,11 +220,11 @@ async def _submit(context: HaliContext, t: Translator, flow: ReportFlow, follow_
         result = await reports.submit(draft, end_flow=True)
     except (SQLAlchemyError, OSError):
         log.warning("a report could not be stored; the citizen was asked to try again", exc_info=True)
-        await _edit(query, render.not_saved(t, query.data or ""), t.lang)
+        await io.edit(context, query, render.not_saved(t, query.data or ""), t.lang)
         return
     if not result.accepted:
         log.info("report refused: daily cap reached")
-        await _edit(query, render.capped(t, reports.policy.daily_cap), t.lang)
+        await io.edit(context, query, render.capped(t, reports.policy.daily_cap), t.lang)
         return
     log.info("report stored service=%s symptom=%s counted=%s flagged=%s", service.id, flow.symptom.value,
              result.counted, result.flagged)
@@ -232,18 +233,18 @@ async def _submit(context: HaliContext, t: Translator, flow: ReportFlow, follow_
     subscribed = await context.hali.store.outbox.is_subscribed(flow.chat_id, service.id)
     reply = render.submitted(t, service, snapshot.status(service.id), result, follow_up=follow_up,
                              subscribed=subscribed)
-    await _edit(query, reply, t.lang)
+    await io.edit(context, query, reply, t.lang)
 
 
 async def _card_button(context: HaliContext, query: CallbackQuery, t: Translator, service_id: str) -> None:
     snapshot = await context.hali.engine.board.snapshot()
     if snapshot.catalog.get(service_id) is None:
-        await _expired(query, t.lang)
+        await io.expired(context, query, t.lang)
         return
     message = query.message
     if message is None or message.chat.type != Chat.PRIVATE:
         # Telegram opens a t.me link given in the answer: the citizen lands in the private chat.
-        await query.answer(render.go_private_note(t), url=_link(context, service_id))
+        await io.answer(context, query, render.go_private_note(t), url=_link(context, service_id))
         return
     await _start(context, t, message.chat.id, service_id, new_message=None, query=query)
 
@@ -251,17 +252,17 @@ async def _card_button(context: HaliContext, query: CallbackQuery, t: Translator
 # --- helpers ------------------------------------------------------------------------------------
 
 
-async def _show(reply: Reply, t: Translator, *, message: Message | None = None,
+async def _show(context: HaliContext, reply: Reply, t: Translator, *, message: Message | None = None,
                 query: CallbackQuery | None = None) -> None:
     """A new message when the step follows a typed message; an edit when it follows a button."""
     if query is not None:
         if query.data and query.data.startswith("rp:"):
-            await _send_new(query, reply)
-            await query.answer()
+            await io.answer(context, query)
+            io.send_new(context, query, reply)
             return
-        await _edit(query, reply, t.lang)
+        await io.edit(context, query, reply, t.lang)
     elif message is not None:
-        await send(message, reply)
+        io.send(context, message, reply)
 
 
 async def _match_service(context: HaliContext, text: str) -> str | None:

@@ -311,6 +311,7 @@ class FakeBotAPI:
         global_rate: int | None = None,
         per_chat_rate: int | None = None,
         group_rate_per_minute: int | None = None,
+        per_chat_burst: int | None = None,
         strict_html: bool = True,
         keep_requests: bool = True,
     ) -> None:
@@ -322,6 +323,9 @@ class FakeBotAPI:
         self.global_rate = global_rate
         self.per_chat_rate = per_chat_rate
         self.group_rate_per_minute = group_rate_per_minute
+        # With a burst, one chat's limit is a token bucket (`per_chat_burst` at once, then
+        # `per_chat_rate` a second) instead of a sliding second.
+        self.per_chat_burst = per_chat_burst
         self.strict_html = strict_html
         self.keep_requests = keep_requests
         self.bot_user: dict[str, Any] = {
@@ -358,12 +362,18 @@ class FakeBotAPI:
         self._global_window: deque[float] = deque()
         self._chat_windows: dict[int, deque[float]] = {}
         self._group_windows: dict[int, deque[float]] = {}
+        self._chat_buckets: dict[int, tuple[float, float]] = {}  # chat -> (tokens, when)
+        self._outage_until = 0.0
+        self._outage_code = 502
+        self._channel_members: dict[int, tuple[str, bool]] = {}
         self._stopping = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         self._runner: web.AppRunner | None = None
         self._handlers: dict[str, Callable[[dict[str, Any]], Any]] = {
             "getme": self._get_me,
+            "getchat": self._get_chat,
+            "getchatmember": self._get_chat_member,
             "logout": lambda p: True,
             "close": lambda p: True,
             "getupdates": self._get_updates,
@@ -463,6 +473,8 @@ class FakeBotAPI:
         self._global_window.clear()
         self._chat_windows.clear()
         self._group_windows.clear()
+        self._chat_buckets.clear()
+        self._outage_until = 0.0
 
     @_on_loop
     def block(self, chat_id: int) -> None:
@@ -478,6 +490,31 @@ class FakeBotAPI:
     def unknown_chat(self, chat_id: int) -> None:
         """Every call naming ``chat_id`` answers 400 "Bad Request: chat not found"."""
         self._unknown.add(chat_id)
+
+    @_on_loop
+    def clear_failures(self) -> None:
+        """Forget the failures injected with `fail_next` and end an `outage`."""
+        self._failures.clear()
+        self._outage_until = 0.0
+
+    @_on_loop
+    def add_channel(self, chat_id: int, *, username: str | None = None, title: str = "Hali status",
+                    bot_status: str = "administrator", can_post: bool = True,
+                    invite_link: str | None = None) -> None:
+        """A channel the bot can be asked about (getChat, getChatMember) and, as an admin, post to."""
+        chat: dict[str, Any] = {"id": chat_id, "type": "channel", "title": title}
+        if username:
+            chat["username"] = username
+        if invite_link:
+            chat["invite_link"] = invite_link
+        self._chats[chat_id] = chat
+        self._channel_members[chat_id] = (bot_status, can_post)
+
+    @_on_loop
+    def outage(self, seconds: float, *, code: int = 502) -> None:
+        """Every method answers `code` (5xx) for the next `seconds`, as during a Bot API outage."""
+        self._outage_until = time.monotonic() + seconds
+        self._outage_code = code
 
     @_on_loop
     def fail_next(
@@ -926,6 +963,9 @@ class FakeBotAPI:
                 raise ApiError(401, "Unauthorized")
             params = await self._read_params(request)
             key = method.lower()
+            if time.monotonic() < self._outage_until:
+                reason = "Bad Gateway" if self._outage_code == 502 else "Internal Server Error"
+                raise ApiError(self._outage_code, reason)
             self._take_failure(key)
             handler = self._handlers.get(key)
             if handler is None:
@@ -995,11 +1035,23 @@ class FakeBotAPI:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
 
     def _check_rate(self, chat_id: int) -> None:
+        """Telegram's flood control: per bot, per chat, per group; a 429 with retry_after above them.
+
+        Edits count as sends. With `per_chat_burst`, a chat's limit is a token bucket.
+        """
         now = time.monotonic()
         windows: list[tuple[deque[float], int, float]] = []
         if self.global_rate is not None:
             windows.append((self._global_window, self.global_rate, 1.0))
-        if self.per_chat_rate is not None:
+        bucket: tuple[float, float] | None = None
+        if self.per_chat_rate is not None and self.per_chat_burst is not None:
+            tokens, at = self._chat_buckets.get(chat_id, (float(self.per_chat_burst), now))
+            tokens = min(float(self.per_chat_burst), tokens + (now - at) * self.per_chat_rate)
+            if tokens < 1:
+                retry_after = max(1, math.ceil((1 - tokens) / self.per_chat_rate))
+                raise ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after)
+            bucket = (tokens - 1, now)
+        elif self.per_chat_rate is not None:
             windows.append((self._chat_windows.setdefault(chat_id, deque()), self.per_chat_rate, 1.0))
         if self.group_rate_per_minute is not None and chat_id < 0:
             window = self._group_windows.setdefault(chat_id, deque())
@@ -1012,6 +1064,8 @@ class FakeBotAPI:
                 raise ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after)
         for window, _, _ in windows:
             window.append(now)
+        if bucket is not None:
+            self._chat_buckets[chat_id] = bucket
 
     def _parse_text(
         self, params: dict[str, Any], name: str = "text", entities_name: str = "entities"
@@ -1113,6 +1167,46 @@ class FakeBotAPI:
 
     def _get_me(self, params: dict[str, Any]) -> dict[str, Any]:
         return self.bot_user
+
+    def _known_chat(self, params: dict[str, Any]) -> dict[str, Any]:
+        raw = params.get("chat_id")
+        if isinstance(raw, str) and raw.startswith("@"):
+            for chat in self._chats.values():
+                if chat.get("username", "").lower() == raw[1:].lower():
+                    return chat
+            raise _bad("chat not found")
+        chat_id = self._chat_id(params)
+        self._check_chat(chat_id)
+        chat = self._chats.get(chat_id)
+        if chat is None:
+            raise _bad("chat not found")
+        return chat
+
+    def _get_chat(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = dict(self._known_chat(params))
+        chat.setdefault("accent_color_id", 0)
+        chat.setdefault("max_reaction_count", 11)
+        return chat
+
+    def _get_chat_member(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self._known_chat(params)
+        user_id = _param_int(params, "user_id")
+        if user_id is None:
+            raise _bad("user not found")
+        status, can_post = self._channel_members.get(chat["id"], ("member", False))
+        if user_id != self.bot_id:
+            status = "member"
+        member: dict[str, Any] = {"status": status, "user": self.bot_user if user_id == self.bot_id else
+                                  {"id": user_id, "is_bot": False, "first_name": "User"}}
+        if status == "administrator":
+            member.update({
+                "can_be_edited": False, "is_anonymous": False, "can_manage_chat": True, "can_delete_messages": True,
+                "can_manage_video_chats": True, "can_restrict_members": True, "can_promote_members": False,
+                "can_change_info": True, "can_invite_users": True, "can_post_messages": can_post,
+                "can_edit_messages": True, "can_post_stories": False, "can_edit_stories": False,
+                "can_delete_stories": False,
+            })
+        return member
 
     def _delete_webhook(self, params: dict[str, Any]) -> bool:
         if _param_bool(params, "drop_pending_updates"):
@@ -1309,6 +1403,7 @@ class FakeBotAPI:
         # Omitting reply_markup removes the keyboard, so that counts as a change.
         if stored.text == text and stored.entities == entities and stored.reply_markup == markup:
             raise _bad(NOT_MODIFIED[len("Bad Request: ") :])
+        self._check_rate(chat_id)
         self._check_blocked(chat_id)
         message = {**stored.message, "text": text, "edit_date": int(time.time())}
         message.pop("entities", None)
@@ -1349,6 +1444,7 @@ class FakeBotAPI:
             raise _bad("message can't be edited")
         if stored.reply_markup == markup:
             raise _bad(NOT_MODIFIED[len("Bad Request: ") :])
+        self._check_rate(chat_id)
         self._check_blocked(chat_id)
         message = {**stored.message, "edit_date": int(time.time())}
         message.pop("reply_markup", None)
@@ -1435,7 +1531,8 @@ class FakeBotAPI:
                 result = getattr(self, action)(**body)
             elif action == "sent":
                 chat = request.query.get("chat_id")
-                records = self.sent if chat is None else self.records_for(int(chat))
+                after = int(request.query.get("after", "0"))  # only the records after this many
+                records = self.sent[after:] if chat is None else self.records_for(int(chat))
                 result = [_public(asdict(r)) for r in records]
             elif action == "stats":
                 result = self.stats.as_dict()
@@ -1447,6 +1544,12 @@ class FakeBotAPI:
                 result = True
             elif action in {"block", "unblock", "unknown_chat"}:
                 getattr(self, action)(int(body["chat_id"]))
+                result = True
+            elif action == "add_channel":
+                self.add_channel(int(body.pop("chat_id")), **body)
+                result = True
+            elif action == "outage":
+                self.outage(float(body["seconds"]), code=int(body.get("code", 502)))
                 result = True
             else:
                 return self._json_response(404, ApiError(404, "Not Found").envelope())
@@ -1549,6 +1652,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--global-rate", type=int, default=None)
     parser.add_argument("--per-chat-rate", type=int, default=None)
     parser.add_argument("--group-rate-per-minute", type=int, default=None)
+    parser.add_argument("--per-chat-burst", type=int, default=None,
+                        help="with --per-chat-rate: a token bucket of this size per chat")
     parser.add_argument("--no-keep-requests", action="store_true", help="don't keep a record per request")
     parser.add_argument("--lenient-html", action="store_true", help="accept bare > and & like Telegram")
     args = parser.parse_args(argv)
@@ -1562,6 +1667,7 @@ def main(argv: list[str] | None = None) -> None:
             global_rate=args.global_rate,
             per_chat_rate=args.per_chat_rate,
             group_rate_per_minute=args.group_rate_per_minute,
+            per_chat_burst=args.per_chat_burst,
             keep_requests=not args.no_keep_requests,
             strict_html=not args.lenient_html,
         )

@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
+from bot.core.budget import SendBudget
 from bot.core.clock import FrozenClock
 from bot.core.dispatcher import Dispatcher, DispatchSettings
 from bot.render.notify import composer
 from bot.store.repo import Store
-from bot.telegram.sender import TelegramSender
+from bot.telegram.outbound import TelegramSender
 from tests.fakes.botapi import TOKEN, FakeBotAPI
 
 
@@ -54,16 +55,24 @@ async def make_dispatcher(
     api: FakeBotAPI, clock: FrozenClock, fake_time: FakeTime
 ) -> AsyncIterator[MakeDispatcher]:
     senders: list[TelegramSender] = []
+    budgets: list[SendBudget] = []
 
-    async def make(store: Store, *, paid: bool = False, **options: Any) -> Dispatcher:
+    async def make(store: Store, *, paid: bool = False, inflight: int = 8, **options: Any) -> Dispatcher:
+        """A dispatcher with a send budget of its own (`inflight`: sends under way at once)."""
         sender = TelegramSender.create(TOKEN, api.base_url, connections=8, paid_broadcast=paid)
         await sender.start()
         senders.append(sender)
         options.setdefault("rate", 1000.0)
-        return Dispatcher(store.outbox, sender, store.catalog, composer(clock),
-                          settings=DispatchSettings(**options), monotonic=fake_time.monotonic,
+        budget = SendBudget.local(options["rate"], inflight=inflight, monotonic=fake_time.monotonic,
+                                  sleep=fake_time.sleep)
+        budget.start()
+        budgets.append(budget)
+        return Dispatcher(store.outbox, sender, store.catalog, composer(clock), budget=budget,
+                          settings=DispatchSettings(**options), clock=clock, monotonic=fake_time.monotonic,
                           sleep=fake_time.sleep)
 
     yield make
+    for budget in budgets:
+        await budget.stop(grace=0)
     for sender in senders:
         await sender.close()

@@ -9,6 +9,7 @@ from sqlalchemy import insert
 
 from bot.catalog.loader import load_catalog
 from bot.catalog.model import Text
+from bot.core.budget import SendBudget
 from bot.core.clock import system_clock
 from bot.core.dispatcher import Dispatcher, DispatchSettings
 from bot.core.notifications import ALL_SERVICES
@@ -16,7 +17,7 @@ from bot.core.status import State
 from bot.render.notify import composer
 from bot.store.models import SubscriberRow, SubscriptionRow
 from bot.store.repo import Store
-from bot.telegram.sender import TelegramSender
+from bot.telegram.outbound import TelegramSender
 from tests.conftest import _reset
 from tests.fakes.botapi import TOKEN, FakeBotAPI
 
@@ -37,16 +38,21 @@ async def test_two_dispatchers_on_postgres_never_send_a_row_twice(postgres_url: 
 
     stores = [Store.from_url(postgres_url) for _ in range(2)]
     senders = [TelegramSender.create(TOKEN, api.base_url, connections=8) for _ in range(2)]
+    budgets = [SendBudget.local(5000, inflight=4) for _ in range(2)]
     dispatchers = [
-        Dispatcher(store.outbox, sender, store.catalog, composer(system_clock),
-                   settings=DispatchSettings(rate=5000, batch=15, inflight=4, heartbeat=3600))
-        for store, sender in zip(stores, senders, strict=True)
+        Dispatcher(store.outbox, sender, store.catalog, composer(system_clock), budget=budget,
+                   settings=DispatchSettings(rate=5000, batch=15))
+        for store, sender, budget in zip(stores, senders, budgets, strict=True)
     ]
     try:
         for sender in senders:
             await sender.start()
+        for budget in budgets:
+            budget.start()
         await asyncio.gather(*(d.drain() for d in dispatchers))
     finally:
+        for budget in budgets:
+            await budget.stop(grace=0)
         for sender in senders:
             await sender.close()
         for store in (*stores, setup):

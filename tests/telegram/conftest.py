@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
+from bot.app import assemble
 from bot.config import Settings
+from bot.core.budget import SendBudget
 from bot.core.clock import FrozenClock
-from bot.engine import Engine
-from bot.sources import make_board
 from bot.store.repo import Store
-from bot.store.reports import CrowdSignals, report_store
-from bot.telegram.app import build_application
-from bot.telegram.context import Hali, HaliApplication
+from bot.telegram.app import TelegramFront, telegram_front
+from bot.telegram.context import HaliApplication
 from tests.fakes.botapi import TOKEN, FakeBotAPI, SentRecord
 
 
@@ -26,6 +27,15 @@ class Harness:
     store: Store
     clock: FrozenClock
     db_url: str
+    front: TelegramFront
+    budget: SendBudget
+    done: dict[int, asyncio.Event]
+
+    async def settled(self, update: dict[str, Any]) -> None:
+        """Wait (5 s at most) until the bot has finished an update: handled, and all it sent confirmed."""
+        event = self.done.setdefault(update["update_id"], asyncio.Event())
+        async with asyncio.timeout(5):
+            await event.wait()
 
     async def say(self, chat_id: int, text: str, **kwargs: Any) -> SentRecord:
         """Send a private text message and return the bot's next message to that chat."""
@@ -36,10 +46,11 @@ class Harness:
 
     async def _expect_reply(self, chat_id: int, push: Any) -> SentRecord:
         before = len(self.api.messages_to(chat_id))
-        push()
+        update = push()
         records = await self.api.wait_for(
             lambda r: r.chat_id == chat_id and r.method == "sendMessage", count=before + 1
         )
+        await self.settled(update)
         return records[before]
 
     async def tap(self, chat_id: int, message: SentRecord, label: str, **kwargs: Any) -> list[SentRecord]:
@@ -52,6 +63,7 @@ class Harness:
         await self.api.wait_for(
             lambda r: r.method == "answerCallbackQuery" and r.callback_query_id == query_id
         )
+        await self.settled(update)
         return self.api.sent[before:]
 
     async def press(self, chat_id: int, data: str, message_id: int, **kwargs: Any) -> list[SentRecord]:
@@ -62,6 +74,7 @@ class Harness:
         await self.api.wait_for(
             lambda r: r.method == "answerCallbackQuery" and r.callback_query_id == query_id
         )
+        await self.settled(update)
         return self.api.sent[before:]
 
 
@@ -83,6 +96,24 @@ def settings_overrides() -> dict[str, Any]:
     return {}
 
 
+@asynccontextmanager
+async def running(front: TelegramFront, budget: SendBudget) -> AsyncIterator[None]:
+    """The front-end as `hali run` runs it: the budget's lanes, the inbox worker, the long polling."""
+    async with front.application:
+        budget.start()
+        tasks = [asyncio.create_task(front.worker.run()), asyncio.create_task(front.poller.run())]
+        try:
+            yield
+        finally:
+            front.poller.stop()
+            tasks[1].cancel()
+            await front.worker.finish(grace=1)
+            await budget.stop(grace=1)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
 @pytest.fixture
 async def hali(
     store: Store, store_url: str, clock: FrozenClock, settings_overrides: dict[str, Any]
@@ -90,16 +121,15 @@ async def hali(
     """The bot on a fresh store (SQLite, then PostgreSQL), polling a fresh fake Bot API."""
     async with FakeBotAPI() as api:
         settings = Settings(token=TOKEN, api_base_url=api.base_url, **settings_overrides)
-        reports = report_store(store, settings)
-        engine = Engine(make_board(store, max_age=0, extra=[CrowdSignals(reports)]), clock=clock)
+        app = assemble(settings, store, cache_seconds=0)
+        # Pacing has tests of its own: here one chat may get many messages at once.
+        budget = SendBudget.local(1000, burst=1000)
+        done: dict[int, asyncio.Event] = {}
+
+        def finished(update_id: int) -> None:
+            done.setdefault(update_id, asyncio.Event()).set()
+
         # One update at a time, so a test can tell "ignored" from "not yet answered".
-        app = build_application(Hali(settings, store, engine, reports), concurrent_updates=1)
-        async with app:
-            await app.start()
-            assert app.updater is not None
-            await app.updater.start_polling(poll_interval=0, timeout=1)
-            try:
-                yield Harness(api, app, store, clock, store_url)
-            finally:
-                await app.updater.stop()
-                await app.stop()
+        front = telegram_front(app, budget, concurrency=1, poll_timeout=1, on_done=finished)
+        async with running(front, budget):
+            yield Harness(api, front.application, store, clock, store_url, front, budget, done)

@@ -9,9 +9,8 @@ from bot.core.dispatcher import Dispatcher, DispatchSettings
 from bot.core.notifications import ALL_SERVICES
 from bot.core.status import State
 from bot.render.notify import composer
-from bot.telegram.sender import TelegramSender
+from bot.telegram.outbound import TelegramSender
 from tests.fakes.botapi import TOKEN, FakeBotAPI
-from tests.notify.conftest import FakeTime
 from tests.telegram.conftest import Harness, button_data, buttons
 
 ALICE = 2001
@@ -22,21 +21,15 @@ def assert_nothing_rejected(api: FakeBotAPI) -> None:
     assert [(r.method, r.description) for r in api.requests if not r.ok] == []
 
 
-async def deliver(hali: Harness, passes: int = 3) -> None:
-    """Run the dispatcher over whatever is due, through the same fake Bot API.
-
-    A chat's second message waits about a second, so a few passes run a (fake) second apart.
-    """
+async def deliver(hali: Harness, passes: int = 2) -> None:
+    """Run a dispatcher over whatever is due, through the bot's own send budget and fake Bot API."""
     sender = TelegramSender.create(TOKEN, hali.api.base_url, connections=4)
     await sender.start()
-    time = FakeTime(hali.clock)
     try:
         dispatcher = Dispatcher(hali.store.outbox, sender, hali.store.catalog, composer(hali.clock),
-                                settings=DispatchSettings(rate=1000), monotonic=time.monotonic,
-                                sleep=time.sleep)
+                                budget=hali.budget, settings=DispatchSettings(rate=1000), clock=hali.clock)
         for _ in range(passes):
             await dispatcher.drain()
-            await time.sleep(1.0)
     finally:
         await sender.close()
 

@@ -20,13 +20,11 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.request import HTTPXRequest
 
+from bot.app import assemble
 from bot.config import Settings
-from bot.engine import Engine
-from bot.sources import make_board
+from bot.core.budget import SendBudget
 from bot.store.repo import Store
-from bot.store.reports import report_store
 from bot.telegram.app import build_application
-from bot.telegram.context import Hali
 from bot.telegram.transport import AiohttpRequest
 from tests.fakes.botapi import TOKEN
 
@@ -212,14 +210,11 @@ def test_a_pool_needs_a_connection() -> None:
 
 
 async def test_the_application_sends_through_it_unless_given_another(store: Store) -> None:
-    settings = Settings(token=TOKEN)
-
-    def parts() -> Hali:
-        return Hali(settings, store, Engine(make_board(store, max_age=0)), report_store(store, settings))
-
-    assert isinstance(build_application(parts()).bot.request, AiohttpRequest)
+    app = assemble(Settings(token=TOKEN), store, cache_seconds=0)
+    budget = SendBudget.local(30)
+    assert isinstance(build_application(app, budget).bot.request, AiohttpRequest)
     given = HTTPXRequest()
-    assert build_application(parts(), request=given, get_updates_request=HTTPXRequest()).bot.request is given
+    assert build_application(app, budget, request=given, get_updates_request=HTTPXRequest()).bot.request is given
 
 
 async def test_a_proxy_from_the_environment_is_used(sent_ok: Server, monkeypatch: pytest.MonkeyPatch) -> None:
