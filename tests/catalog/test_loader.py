@@ -474,6 +474,81 @@ def test_a_malformed_stored_service_is_rejected() -> None:
         )
 
 
+def test_the_stored_form_keeps_the_files_shape() -> None:
+    extra = """
+    [[services.workarounds]]
+    en = "Wait."
+    source = "notes"
+    [[services.contacts]]
+    label = { en = "Phone", sw = "Simu" }
+    value = "1919"
+    source = "notes"
+    verify = true
+    [[services.checks]]
+    url = "https://a.go.ke"
+    body_contains = "ok"
+    """
+    assert catalog_to_dict(parse(service("a", 'notes = { en = "N" }' + extra))["a"]) == {
+        "id": "a",
+        "name": {"en": "Service a", "sw": "Huduma a"},
+        "agency": "Agency a",
+        "group": "payments",
+        "used_for": {"en": "Testing", "sw": "Majaribio"},
+        "aliases": [],
+        "urls": [],
+        "depends_on": [],
+        "workarounds": [{"en": "Wait.", "source": "notes", "verify": False}],
+        "contacts": [{"label": {"en": "Phone", "sw": "Simu"}, "value": "1919", "source": "notes", "verify": True}],
+        "checks": [
+            {
+                "url": "https://a.go.ke",
+                "method": "GET",
+                "expect_status": [200],
+                "body_contains": "ok",
+                "timeout_s": 10.0,
+                "interval_s": 60.0,
+                "slow_ms": 5000,
+                "failure_threshold": 3,
+                "success_threshold": 2,
+            }
+        ],
+        "notes": {"en": "N"},
+    }
+
+
+# ------------------------------------------------------------------------------------ what errors say
+
+
+def test_a_misspelt_key_is_named_before_the_field_it_leaves_missing() -> None:
+    rejects(
+        service("a", '[[services.workarounds]]\nen = "Wait."\nsoruce = "notes"'),
+        "test.toml: service 'a': workarounds[0]: unknown key 'soruce' (did you mean 'source'?)",
+    )
+
+
+def test_an_alias_listed_twice_is_named_at_its_second_place() -> None:
+    rejects(service("a", 'aliases = ["x", " X "]'), "test.toml: service 'a': aliases[1]: 'x' is listed twice")
+
+
+def test_a_broken_shared_workaround_is_named_where_it_is_written() -> None:
+    toml = '[shared_workarounds.wait]\nen = "Wait."\n' + service("a", '[[services.workarounds]]\nref = "wait"')
+    with pytest.raises(CatalogError, match=r"^test\.toml: shared workaround 'wait': missing required field 'source'$"):
+        parse(toml)
+
+
+def test_a_text_given_as_a_string_says_what_the_table_holds() -> None:
+    rejects(service("a", 'notes = "N"'), "service 'a': notes: must be a table with 'en' and 'sw', not a string")
+
+
+def test_a_deeply_nested_value_is_named_in_one_short_line() -> None:
+    nested = "[" * 200 + "]" * 200
+    with pytest.raises(CatalogError) as info:
+        parse(service("a", f'[[services.checks]]\nurl = "https://a.go.ke"\ntimeout_s = {nested}'))
+    message = str(info.value)
+    assert message.startswith("test.toml: service 'a': checks[0].timeout_s: [[[")
+    assert message.endswith("must be a number") and len(message) < 200
+
+
 # -------------------------------------------------------------------------------------------------- files
 
 
@@ -496,3 +571,4 @@ def test_errors_in_a_file_carry_its_name(tmp_path: Path) -> None:
         CatalogError, match=r"^services\.toml: service 'ntsa': depends_on: unknown service 'foo'$"
     ):
         load_catalog(str(path))
+
