@@ -8,6 +8,8 @@ with ``{field}``; otherwise the loader writes ``field: `` in front of it.
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Annotated, Any, NotRequired, TypeVar
@@ -42,6 +44,21 @@ _TABLE = ConfigDict(extra="forbid")
 def normalise_alias(text: str) -> str:
     """Lower case, trimmed, inner runs of white space made one space: the form aliases are compared in."""
     return " ".join(text.lower().split())
+
+
+def private_address(url: str) -> bool:
+    """Does this address name the local machine or a non-public network? Judged from the text: no DNS."""
+    host = (urlsplit(url).hostname or "").rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        ip: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.ip_address(host)
+    except ValueError:
+        try:  # the forms the system resolver also reads as IPv4: 127.1, 2130706433, 0x7f000001
+            ip = ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return False  # a host name
+    return not ip.is_global or ip.is_multicast
 
 
 def _one_of(options: Collection[str], message: str = "'{value}' is not one of {options}") -> Callable[[str], str]:
@@ -173,6 +190,8 @@ class Check:
     # only after this many good ones, so one lost packet never flips a service.
     failure_threshold: Annotated[Whole, Field(ge=1, le=20)] = 3
     success_threshold: Annotated[Whole, Field(ge=1, le=20)] = 2
+    # Stored only when set, so copies written before this field existed compare equal.
+    allow_private: Annotated[StrictBool, Field(exclude_if=lambda allowed: not allowed)] = False
 
     def key(self, service_id: str) -> str:
         """The stable name history and state are kept under: the service and the address."""
@@ -180,6 +199,11 @@ class Check:
 
     @model_validator(mode="after")
     def _consistent(self) -> Check:
+        if not self.allow_private and private_address(self.url):
+            raise ValueError(
+                f"{{field}}.url: '{self.url}' is not a public address (the local machine or a private network); "
+                "a check may probe it only with allow_private = true"
+            )
         if self.slow_ms >= self.timeout_s * 1000:
             raise ValueError(
                 f"{{field}}.slow_ms: {self.slow_ms} must be below timeout_s ({self.timeout_s:g} s = "

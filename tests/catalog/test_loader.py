@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import textwrap
 import tomllib
 from pathlib import Path
@@ -474,6 +475,71 @@ def test_a_malformed_stored_service_is_rejected() -> None:
         )
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:5432/",
+        "http://localhost:8080/health",
+        "https://api.localhost/",
+        "http://LOCALHOST./",
+        "http://0.0.0.0/",
+        "http://10.1.2.3/",
+        "http://172.16.0.1/",
+        "http://192.168.1.1:80/",
+        "http://100.64.0.1/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://2130706433/",  # 127.0.0.1 as the resolver also reads it
+        "http://127.1/",
+        "http://[::1]:8080/",
+        "http://[fe80::1%25eth0]/",
+        "http://[fd12:3456::1]/",
+        "http://[::ffff:127.0.0.1]/",
+    ],
+)
+def test_a_check_of_a_private_address_is_rejected(url: str) -> None:
+    rejects(
+        service("a", f'[[services.checks]]\nurl = "{url}"'),
+        f"test.toml: service 'a': checks[0].url: '{url}' is not a public address",
+    )
+
+
+def test_a_check_may_probe_a_private_address_when_the_catalogue_says_so() -> None:
+    extra = '[[services.checks]]\nurl = "http://10.0.0.5:8080/health"\nallow_private = true'
+    (check,) = parse(service("a", extra))["a"].checks
+    assert (check.url, check.allow_private) == ("http://10.0.0.5:8080/health", True)
+
+
+def test_allow_private_must_be_a_boolean() -> None:
+    rejects(
+        service("a", '[[services.checks]]\nurl = "http://10.0.0.5/"\nallow_private = "yes"'),
+        "service 'a': checks[0].allow_private: must be true or false, not a string",
+    )
+
+
+def test_public_addresses_load_and_host_names_are_not_looked_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_dns(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the loader looked a host name up")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    monkeypatch.setattr(socket, "gethostbyname", no_dns)
+    urls = ["https://a.go.ke/", "https://8.8.8.8/", "http://[2001:4860:4860::8888]/", "https://intranet.example/"]
+    extra = "".join(f'[[services.checks]]\nurl = "{url}"\n' for url in urls)
+    assert [c.url for c in parse(service("a", extra))["a"].checks] == urls
+
+
+def test_a_citizens_address_is_not_held_to_the_checks_rule() -> None:
+    assert parse(service("a", 'urls = ["http://192.168.1.1/"]'))["a"].urls == ("http://192.168.1.1/",)
+
+
+def test_a_stored_service_is_held_to_the_same_rules_as_the_file() -> None:
+    stored = catalog_to_dict(parse(service("a", '[[services.checks]]\nurl = "https://a.go.ke"'))["a"])
+    stored["checks"][0]["url"] = "http://127.0.0.1:5432/"
+    with pytest.raises(CatalogError, match=r"^stored service: service 'a': checks\[0\]\.url: .* not a public address"):
+        service_from_dict(stored)
+    stored["checks"][0]["allow_private"] = True
+    assert service_from_dict(stored).checks[0].allow_private
+
+
 def test_the_stored_form_keeps_the_files_shape() -> None:
     extra = """
     [[services.workarounds]]
@@ -514,6 +580,13 @@ def test_the_stored_form_keeps_the_files_shape() -> None:
         ],
         "notes": {"en": "N"},
     }
+
+
+def test_a_check_allowed_a_private_address_survives_a_json_round_trip() -> None:
+    extra = '[[services.checks]]\nurl = "http://10.0.0.5/"\nallow_private = true'
+    original: Service = parse(service("a", extra))["a"]
+    assert catalog_to_dict(original)["checks"][0]["allow_private"] is True
+    assert service_from_dict(json.loads(json.dumps(catalog_to_dict(original)))) == original
 
 
 # ------------------------------------------------------------------------------------ what errors say
