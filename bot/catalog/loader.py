@@ -24,6 +24,7 @@ from bot.catalog.model import ID_PATTERN, Ambiguity, Catalog, Id, Service, Worka
 
 __all__ = [
     "BUNDLED_CATALOG",
+    "MAX_FILE_BYTES",
     "CatalogError",
     "catalog_to_dict",
     "load_catalog",
@@ -33,6 +34,7 @@ __all__ = [
 ]
 
 BUNDLED_CATALOG = Path(__file__).with_name("services.toml")
+MAX_FILE_BYTES = 1024 * 1024  # the bundled file is about 50 KiB
 
 
 class CatalogError(ValueError):
@@ -69,9 +71,12 @@ def load_catalog(path: Path | str | None = None) -> Catalog:
     file = BUNDLED_CATALOG if path is None else Path(path)
     source = file.name
     try:
-        raw = file.read_bytes()
+        with file.open("rb") as stream:
+            raw = stream.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise CatalogError(f"{source}: cannot read the file: {exc.strerror or exc}") from exc
+    if len(raw) > MAX_FILE_BYTES:
+        raise CatalogError(f"{source}: larger than {MAX_FILE_BYTES / 2**20:g} MiB, too large for a catalogue")
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:

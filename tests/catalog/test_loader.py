@@ -13,6 +13,7 @@ import pytest
 
 from bot.catalog.loader import (
     BUNDLED_CATALOG,
+    MAX_FILE_BYTES,
     CatalogError,
     catalog_to_dict,
     load_catalog,
@@ -644,4 +645,23 @@ def test_errors_in_a_file_carry_its_name(tmp_path: Path) -> None:
         CatalogError, match=r"^services\.toml: service 'ntsa': depends_on: unknown service 'foo'$"
     ):
         load_catalog(str(path))
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "huge.toml"
+    with path.open("wb") as f:
+        f.truncate(200 * 1024 * 1024)  # sparse: 200 MB that take no room on disk
+    with pytest.raises(CatalogError, match=r"^huge\.toml: larger than 1 MiB, too large for a catalogue$"):
+        load_catalog(path)
+
+
+def test_the_size_limit_is_exact(tmp_path: Path) -> None:
+    text = BUNDLED_CATALOG.read_bytes()
+    padding = b"#" * (MAX_FILE_BYTES - len(text) - 1) + b"\n"
+    path = tmp_path / "services.toml"
+    path.write_bytes(text + padding)
+    assert load_catalog(path) == load_catalog()
+    path.write_bytes(text + b" " + padding)
+    with pytest.raises(CatalogError, match="larger than 1 MiB"):
+        load_catalog(path)
 
