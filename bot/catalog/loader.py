@@ -36,6 +36,12 @@ __all__ = [
 BUNDLED_CATALOG = Path(__file__).with_name("services.toml")
 MAX_FILE_BYTES = 1024 * 1024  # the bundled file is about 50 KiB
 
+# tomllib's time and memory grow with the square of a dotted key's length (a.b.c… = 1, [a.b.c…]), so a
+# 1 MiB file of long keys takes gigabytes; they are refused before it reads them. The catalogue's keys
+# have two parts. (Text in a string that looks like such a key is refused too: nine words joined by dots.)
+_MAX_KEY_PARTS = 8
+_LONG_KEY = re.compile(rf"""(?:(?:[\w-]+|"[^"\n]*"|'[^'\n]*')[ \t]*\.[ \t]*){{{_MAX_KEY_PARTS}}}""")
+
 
 class CatalogError(ValueError):
     """The catalogue is malformed; the message says where (file, service, field) and what is wrong."""
@@ -78,11 +84,18 @@ def load_catalog(path: Path | str | None = None) -> Catalog:
     if len(raw) > MAX_FILE_BYTES:
         raise CatalogError(f"{source}: larger than {MAX_FILE_BYTES / 2**20:g} MiB, too large for a catalogue")
     try:
-        data = tomllib.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise CatalogError(f"{source}: not UTF-8 text: {exc}") from exc
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.count(".") >= _MAX_KEY_PARTS and _LONG_KEY.search(line):
+            raise CatalogError(f"{source}: invalid TOML: a key of more than {_MAX_KEY_PARTS} parts (line {number})")
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CatalogError(f"{source}: invalid TOML: {exc}") from exc
+    except RecursionError:  # tomllib descends once per nested array or inline table
+        raise CatalogError(f"{source}: invalid TOML: arrays or tables nested too deeply") from None
     return parse_catalog(data, source=source)
 
 

@@ -665,3 +665,33 @@ def test_the_size_limit_is_exact(tmp_path: Path) -> None:
     with pytest.raises(CatalogError, match="larger than 1 MiB"):
         load_catalog(path)
 
+
+DEEP = 100_000
+
+
+@pytest.mark.parametrize(
+    ("toml", "problem"),
+    [
+        ("x = " + "[" * DEEP + "]" * DEEP, "arrays or tables nested too deeply"),
+        ("x = " + "[\n" * DEEP + "]\n" * DEEP, "arrays or tables nested too deeply"),
+        ("x = " + "{ a = " * DEEP + "1" + " }" * DEEP, "arrays or tables nested too deeply"),
+        ("a" + ".a" * DEEP + " = 1\n", "a key of more than 8 parts (line 1)"),
+        ('"a"' + '."a"' * DEEP + " = 1\n", "a key of more than 8 parts (line 1)"),
+        ("\n[" + ".".join(["a"] * DEEP) + "]\n", "a key of more than 8 parts (line 2)"),
+        ("[[" + ".".join(["a"] * DEEP) + "]]\n", "a key of more than 8 parts (line 1)"),
+    ],
+    ids=["arrays", "arrays-on-lines", "inline-tables", "dotted-key", "quoted-dotted-key", "table", "array-of-tables"],
+)
+def test_pathologically_nested_toml_is_one_line_of_error(tmp_path: Path, toml: str, problem: str) -> None:
+    path = tmp_path / "deep.toml"
+    path.write_text(toml, encoding="utf-8")
+    with pytest.raises(CatalogError) as info:
+        load_catalog(path)
+    assert str(info.value) == f"deep.toml: invalid TOML: {problem}"
+
+
+def test_a_key_of_eight_parts_is_still_read(tmp_path: Path) -> None:
+    path = tmp_path / "services.toml"
+    path.write_text(".".join(["x"] * 8) + " = 1\n" + service("a"), encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"^services\.toml: top level: unknown key 'x'$"):
+        load_catalog(path)
