@@ -178,20 +178,23 @@ def _check_dependencies(services: tuple[Service, ...], source: str) -> None:
             if dep not in by_id:
                 raise CatalogError(f"{source}: service '{service.id}': depends_on: unknown service '{dep}'")
 
+    # Depth first, without recursion: a long chain of dependencies must not exhaust the stack.
     done: set[str] = set()
-
-    def visit(service_id: str, path: list[str]) -> None:
-        if service_id in path:
-            cycle = [*path[path.index(service_id) :], service_id]
-            raise CatalogError(f"{source}: dependency cycle: {' -> '.join(cycle)}")
-        if service_id in done:
-            return
-        for dep in by_id[service_id].depends_on:
-            visit(dep, [*path, service_id])
-        done.add(service_id)
-
-    for service in services:
-        visit(service.id, [])
+    for root in by_id:
+        if root in done:
+            continue
+        path, pending = [root], [iter(by_id[root].depends_on)]
+        while pending:
+            step = next(pending[-1], None)
+            if step is None:
+                done.add(path.pop())
+                pending.pop()
+            elif step in path:
+                cycle = [*path[path.index(step) :], step]
+                raise CatalogError(f"{source}: dependency cycle: {' -> '.join(cycle)}")
+            elif step not in done:
+                path.append(step)
+                pending.append(iter(by_id[step].depends_on))
 
 
 def _check_aliases(services: tuple[Service, ...], ids: set[str], source: str) -> dict[str, str]:

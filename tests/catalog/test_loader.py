@@ -623,6 +623,19 @@ def test_a_deeply_nested_value_is_named_in_one_short_line() -> None:
     assert message.endswith("must be a number") and len(message) < 200
 
 
+def test_a_long_chain_of_dependencies_is_checked_without_recursion() -> None:
+    count = 5000
+    services = [
+        {"id": f"s{n}", "name": {"en": "S"}, "agency": "A", "group": "payments", "used_for": {"en": "U"},
+         "depends_on": [f"s{n + 1}"] if n + 1 < count else ["s0"]}
+        for n in range(count)
+    ]  # fmt: skip
+    with pytest.raises(CatalogError, match=r"^test\.toml: dependency cycle: s0 -> s1 -> .* -> s4999 -> s0$"):
+        parse_catalog({"services": services}, source="test.toml")
+    services[-1]["depends_on"] = []
+    assert len(parse_catalog({"services": services}, source="test.toml").services) == count
+
+
 # -------------------------------------------------------------------------------------------------- files
 
 
