@@ -1,7 +1,10 @@
-"""Settings: every variable is read into its field, held to its limits, and named in a one-line error."""
+"""Settings: every variable is read into its field, held to its limits, and named in a one-line error;
+the README's configuration table lists exactly the variables Hali reads, with their defaults and limits."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +20,7 @@ from bot.config import (
 )
 from tests.fakes.botapi import TOKEN
 
+ROOT = Path(__file__).parents[1]
 SECRET = "a-reporter-key-secret-of-32-chars"
 
 # Every variable with a value that is not its default, the field it sets, and what the field holds then.
@@ -169,3 +173,56 @@ def test_an_operator_edits_only_the_services_in_scope() -> None:
     with pytest.raises(ConfigError, match=r"^HALI_OPERATOR_SCOPES: operator 2: unknown service 'ntsa'"):
         settings.check_scopes({"kra"})
 
+
+# ------------------------------------------------------------------------------------ the README's table
+
+
+def readme_rows() -> dict[str, tuple[str, str]]:
+    """The Configuration table: variable -> (default, meaning)."""
+    section = (ROOT / "README.md").read_text(encoding="utf-8").split("\n## Configuration\n", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    rows = {m[1]: (m[2], m[3]) for m in re.finditer(r"^\| `([A-Z][A-Z0-9_]*)` \| (.*?) \| (.*) \|$", section, re.M)}
+    assert len(rows) > 10, "the Configuration table was not found"
+    return rows
+
+
+def read_outside_settings() -> set[str]:
+    """Environment variables the code in bot/ reads by name itself, outside Settings."""
+    pattern = re.compile(r"""os\.(?:environ\.get\(|getenv\(|environ\[)\s*["']([A-Z][A-Z0-9_]*)["']""")
+    return {
+        name
+        for path in (ROOT / "bot").rglob("*.py")
+        for name in pattern.findall(path.read_text(encoding="utf-8"))
+    }
+
+
+def test_the_readme_lists_every_variable_hali_reads_and_nothing_else() -> None:
+    assert set(readme_rows()) == set(Settings.variables()) | read_outside_settings()
+
+
+def test_the_readme_states_each_settings_default() -> None:
+    defaults, fields = Settings(), Settings.variables()
+    for variable, (default, _) in readme_rows().items():
+        if variable not in fields:
+            continue
+        value = getattr(defaults, fields[variable])
+        literal = re.match(r"`([^`]*)`", default)
+        if literal is None:
+            assert value in (None, frozenset(), {}), (variable, default, value)
+        elif isinstance(value, bool):
+            assert literal[1] == str(int(value)), variable
+        elif isinstance(value, int | float):
+            assert float(literal[1]) == value, variable
+        else:
+            assert literal[1] == value, variable
+
+
+def test_the_readme_states_the_limits_of_each_bounded_setting() -> None:
+    rows = readme_rows()
+    for variable, name in Settings.variables().items():
+        limits = {k: getattr(m, k) for m in Settings.model_fields[name].metadata for k in ("ge", "le") if hasattr(m, k)}
+        stated = re.findall(r"\((\d+(?:\.\d+)?)–(\d+(?:\.\d+)?)[;)]", rows[variable][1])
+        if limits:
+            assert [(float(low), float(high)) for low, high in stated] == [(limits["ge"], limits["le"])], variable
+        else:
+            assert not stated, variable
