@@ -1,4 +1,10 @@
-"""Settings read once from the environment and validated at start-up."""
+"""Settings read once from the environment and validated at start-up.
+
+Each field names its environment variable (its alias) and its limits. ``Settings.from_env`` reads the
+environment, or a mapping given instead of it; ``Settings(name=value, ...)`` (as tests and benchmarks
+build it) reads nothing and checks the same rules. Every problem is a one-line ConfigError naming the
+variable.
+"""
 
 from __future__ import annotations
 
@@ -6,37 +12,106 @@ import logging
 import os
 import re
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypedDict
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///hali.db"
+# Telegram's free bulk limit; beyond it, up to 1000/s, only with paid broadcasts (Telegram Stars).
+FREE_BROADCAST_RATE = 30.0
+PAID_BROADCAST_RATE = 1000.0
+# HALI_SEND_RATE above Telegram's 30/s is only for a Bot API server that allows it (a local one, a test fake).
+MAX_SEND_RATE = 100_000.0
 
 _TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,}$")
 _DB_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg", "postgresql+psycopg")
+_USER_ID_RE = re.compile(r"-?\d{1,20}")
+_SERVICE_ID_RE = re.compile(r"[a-z][a-z0-9-]*")
+_DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])?")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_CHANNEL_RE = re.compile(r"@[A-Za-z][A-Za-z0-9_]{3,31}|-100\d{5,15}")
 
 
 class ConfigError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    token: str | None = None
-    api_base_url: str = DEFAULT_API_BASE_URL
-    database_url: str = DEFAULT_DATABASE_URL
-    admin_ids: frozenset[int] = field(default_factory=frozenset)
-    log_level: str = "INFO"
-    status_cache_seconds: float = 2.0
-    poll_timeout_seconds: int = 30
-    report_key_secret: str | None = None
-    report_retention_days: int = 90
-    report_daily_cap: int = 10
-    report_flow_timeout_minutes: float = 10.0
-    check_concurrency: int = 20
+def _broadcast_ceiling(values: Mapping[str, Any]) -> float:
+    return PAID_BROADCAST_RATE if values.get("paid_broadcast") else FREE_BROADCAST_RATE
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        frozen=True,
+        extra="forbid",
+        case_sensitive=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        enable_decoding=False,  # lists are written as Hali documents them, not as JSON
+        allow_inf_nan=False,
+    )
+
+    # repr=False: the token, the secret and the database's password stay out of logs.
+    token: str | None = Field(None, alias="TELEGRAM_BOT_TOKEN", repr=False)
+    api_base_url: str = Field(DEFAULT_API_BASE_URL, alias="TELEGRAM_API_BASE_URL")
+    database_url: str = Field(DEFAULT_DATABASE_URL, alias="DATABASE_URL", repr=False)
+    admin_ids: frozenset[int] = Field(frozenset(), alias="HALI_ADMIN_IDS")
+    log_level: str = Field("INFO", alias="HALI_LOG_LEVEL")
+    status_cache_seconds: float = Field(2.0, ge=0, le=5, alias="HALI_STATUS_CACHE_SECONDS")
+    poll_timeout_seconds: int = Field(30, ge=0, le=60, alias="HALI_POLL_TIMEOUT")
+    report_key_secret: str | None = Field(None, alias="HALI_REPORT_KEY_SECRET", repr=False)
+    report_retention_days: int = Field(90, ge=1, le=3650, alias="HALI_REPORT_RETENTION_DAYS")
+    report_daily_cap: int = Field(10, ge=1, le=1000, alias="HALI_REPORT_DAILY_CAP")
+    report_flow_timeout_minutes: float = Field(10.0, ge=1, le=1440, alias="HALI_REPORT_FLOW_TIMEOUT_MINUTES")
+    check_concurrency: int = Field(20, ge=1, le=200, alias="HALI_CHECK_CONCURRENCY")
     # Operator id -> the service ids they may edit; an operator not listed may edit every service.
-    operator_scopes: Mapping[int, frozenset[str]] = field(default_factory=dict)
+    operator_scopes: Mapping[int, frozenset[str]] = Field(default_factory=dict, alias="HALI_OPERATOR_SCOPES")
+    paid_broadcast: bool = Field(False, alias="HALI_PAID_BROADCAST")
+    # Unset: the most the kind of broadcast allows (paid_broadcast is read first).
+    broadcast_rate: float = Field(
+        default_factory=_broadcast_ceiling, ge=0.1, le=PAID_BROADCAST_RATE, alias="HALI_BROADCAST_RATE"
+    )
+    broadcast_inflight: int | None = Field(None, ge=1, le=1000, alias="HALI_BROADCAST_INFLIGHT")
+    settle_seconds: float = Field(120.0, ge=0, le=3600, alias="HALI_SETTLE_SECONDS")
+    # Every message the bot sends, answers and notifications, all of the deployment's processes together.
+    send_rate: float = Field(FREE_BROADCAST_RATE, ge=0.1, le=MAX_SEND_RATE, alias="HALI_SEND_RATE")
+    # Seconds (or 10m, 6h…): how long an answer may wait for its turn before it is dropped.
+    reply_max_wait: float = Field(600.0, ge=5, le=86400, alias="HALI_REPLY_MAX_WAIT")
+    # How long a notification is retried after its first failure, while it is still useful.
+    notify_max_age: float = Field(6 * 3600.0, ge=60, le=7 * 86400, alias="HALI_NOTIFY_MAX_AGE")
+    # The public channel for mass announcements: "@name" or its numeric id (-100…).
+    channel: str | None = Field(None, alias="HALI_CHANNEL")
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise ConfigError(_message(exc)) from None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate every setting; raise ConfigError naming the first bad one."""
+        return cls(**_Environment(cls, os.environ if env is None else env)())
+
+    @classmethod
+    def variables(cls) -> dict[str, str]:
+        """Environment variable -> field name, for every setting."""
+        return {str(info.alias): name for name, info in cls.model_fields.items()}
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Only what the constructor is given: from_env passes the environment in, so a test never reads it."""
+        return (init_settings,)
 
     def may_edit(self, user_id: int, service_id: str) -> bool:
         """Is this Telegram user an operator allowed to change this service?"""
@@ -54,64 +129,113 @@ class Settings:
                         f"HALI_OPERATOR_SCOPES: operator {user_id}: unknown service {service_id!r} "
                         f"(see `hali services`)"
                     )
-    broadcast_rate: float = 30.0
-    paid_broadcast: bool = False
-    broadcast_inflight: int | None = None
-    settle_seconds: float = 120.0
-    send_rate: float = 30.0  # every message the bot sends, all processes together
-    reply_max_wait: float = 600.0  # seconds an answer may wait for its turn before it is dropped
-    notify_max_age: float = 6 * 3600.0  # seconds a notification is retried after its first failure
-    channel: str | None = None  # the public channel: "@name" or its numeric id
 
+    # --- validators: each message names its variable ---------------------------------------------
+
+    @model_validator(mode="before")
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Read and validate every setting; raise ConfigError naming the first bad one."""
-        env = os.environ if env is None else env
-        return cls(
-            token=_token(env.get("TELEGRAM_BOT_TOKEN")),
-            api_base_url=_base_url(env.get("TELEGRAM_API_BASE_URL")),
-            database_url=database_url(env.get("DATABASE_URL")),
-            admin_ids=_admin_ids(env.get("HALI_ADMIN_IDS")),
-            log_level=_log_level(env.get("HALI_LOG_LEVEL")),
-            status_cache_seconds=_float(env, "HALI_STATUS_CACHE_SECONDS", 2.0, low=0.0, high=5.0),
-            poll_timeout_seconds=int(_float(env, "HALI_POLL_TIMEOUT", 30, low=0, high=60)),
-            report_key_secret=_secret(env.get("HALI_REPORT_KEY_SECRET")),
-            report_retention_days=int(_float(env, "HALI_REPORT_RETENTION_DAYS", 90, low=1, high=3650)),
-            report_daily_cap=int(_float(env, "HALI_REPORT_DAILY_CAP", 10, low=1, high=1000)),
-            report_flow_timeout_minutes=_float(env, "HALI_REPORT_FLOW_TIMEOUT_MINUTES", 10, low=1, high=1440),
-            check_concurrency=int(_float(env, "HALI_CHECK_CONCURRENCY", 20, low=1, high=200)),
-            send_rate=_float(env, "HALI_SEND_RATE", FREE_BROADCAST_RATE, low=0.1, high=MAX_SEND_RATE),
-            reply_max_wait=_duration(env, "HALI_REPLY_MAX_WAIT", 600.0, low=5.0, high=86400.0),
-            notify_max_age=_duration(env, "HALI_NOTIFY_MAX_AGE", 6 * 3600.0, low=60.0, high=7 * 86400.0),
-            channel=_channel(env.get("HALI_CHANNEL")),
-            **_broadcast(env),
-        ).with_scopes(env.get("HALI_OPERATOR_SCOPES"))
+    def _trimmed(cls, values: Any) -> Any:
+        """White space around a value is dropped, and a blank value means the default."""
+        if not isinstance(values, dict):
+            return values
+        trimmed = {key: value.strip() if isinstance(value, str) else value for key, value in values.items()}
+        return {key: value for key, value in trimmed.items() if value != ""}
 
-    def with_scopes(self, value: str | None) -> Settings:
+    @field_validator("token")
+    @classmethod
+    def _token(cls, value: str | None) -> str | None:
+        if value is not None and not _TOKEN_RE.match(value):
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN does not look like a bot token (expected '123456789:ABC…' from @BotFather)"
+            )
+        return value
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ConfigError(f"TELEGRAM_API_BASE_URL must be an http(s) address, got {value!r}")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        return database_url(value)
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _admin_ids(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        ids: set[int] = set()
+        for part in re.split(r"[,\s]+", value):
+            if part and not _USER_ID_RE.fullmatch(part):
+                raise ConfigError(f"HALI_ADMIN_IDS must be Telegram user ids separated by commas; {part!r} is not")
+            if part:
+                ids.add(int(part))
+        return frozenset(ids)
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        if value.upper() not in logging.getLevelNamesMapping():
+            raise ConfigError(f"HALI_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR; got {value!r}")
+        return value.upper()
+
+    @field_validator("report_key_secret")
+    @classmethod
+    def _secret(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < 16:
+            raise ConfigError("HALI_REPORT_KEY_SECRET must be at least 16 characters (or unset to generate one)")
+        return value
+
+    @field_validator("reply_max_wait", "notify_max_age", mode="before")
+    @classmethod
+    def _duration(cls, value: Any, info: Any) -> Any:
+        """A number of seconds, or a duration like 90s, 10m, 6h, 1d."""
+        if not isinstance(value, str):
+            return value
+        match = _DURATION_RE.fullmatch(value.lower())
+        if match is None:
+            variable = cls.model_fields[info.field_name].alias
+            raise ConfigError(f"{variable} must be a duration like 600, 10m or 6h, got {value!r}")
+        return float(match.group(1)) * _SECONDS[match.group(2) or "s"]
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, value: str | None) -> str | None:
+        if value is None or _CHANNEL_RE.fullmatch(value):
+            return value
+        raise ConfigError(f"HALI_CHANNEL must be a channel's @username or its id (-100…), got {value!r}")
+
+    @field_validator("operator_scopes", mode="before")
+    @classmethod
+    def _scopes(cls, value: Any) -> Any:
         """HALI_OPERATOR_SCOPES="12345:ntsa,ecitizen;67890:*": who may edit which services."""
-        from dataclasses import replace
+        return _parse_scopes(value) if isinstance(value, str) else value
 
-        return replace(self, operator_scopes=_scopes(value, self.admin_ids))
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        for user_id in self.operator_scopes:
+            if user_id not in self.admin_ids:
+                raise ConfigError(f"HALI_OPERATOR_SCOPES: {user_id} is not in HALI_ADMIN_IDS")
+        if self.broadcast_rate > _broadcast_ceiling({"paid_broadcast": self.paid_broadcast}):
+            raise ConfigError(
+                f"HALI_BROADCAST_RATE above {FREE_BROADCAST_RATE:g} messages per second needs "
+                f"HALI_PAID_BROADCAST=1 (Telegram's paid broadcasts), got {self.broadcast_rate:g}"
+            )
+        return self
 
 
-def _token(value: str | None) -> str | None:
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    if not _TOKEN_RE.match(value):
-        raise ConfigError(
-            "TELEGRAM_BOT_TOKEN does not look like a bot token (expected '123456789:ABC…' from @BotFather)"
-        )
-    return value
+class _Environment(EnvSettingsSource):
+    """pydantic-settings' reading of environment variables, from a mapping given in place of os.environ."""
 
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(settings_cls)
 
-def _base_url(value: str | None) -> str:
-    if not value or not value.strip():
-        return DEFAULT_API_BASE_URL
-    value = value.strip()
-    if not re.match(r"^https?://[^/\s]+", value):
-        raise ConfigError(f"TELEGRAM_API_BASE_URL must be an http(s) address, got {value!r}")
-    return value
+    def _load_env_vars(self) -> Mapping[str, str | None]:  # the hook pydantic-settings' own .env source overrides
+        return dict(self._environ)
 
 
 def database_url(value: str | None) -> str:
@@ -133,37 +257,20 @@ def database_url(value: str | None) -> str:
     return value
 
 
-def _admin_ids(value: str | None) -> frozenset[int]:
-    if not value or not value.strip():
-        return frozenset()
-    ids: set[int] = set()
-    for part in re.split(r"[,\s]+", value.strip()):
-        if not part:
-            continue
-        if not re.fullmatch(r"-?\d{1,20}", part):
-            raise ConfigError(f"HALI_ADMIN_IDS must be Telegram user ids separated by commas; {part!r} is not")
-        ids.add(int(part))
-    return frozenset(ids)
-
-
-def _scopes(value: str | None, admin_ids: frozenset[int]) -> dict[int, frozenset[str]]:
-    if not value or not value.strip():
-        return {}
+def _parse_scopes(value: str) -> dict[int, frozenset[str]]:
     scopes: dict[int, frozenset[str]] = {}
-    for entry in value.strip().strip(";").split(";"):
+    for entry in value.strip(";").split(";"):
         user, sep, services = entry.strip().partition(":")
-        if not sep or not re.fullmatch(r"-?\d{1,20}", user.strip()):
+        if not sep or not _USER_ID_RE.fullmatch(user.strip()):
             raise ConfigError(
                 f"HALI_OPERATOR_SCOPES: {entry.strip()!r} must be 'USER_ID:service,service' "
                 "(entries separated by ';', '*' for every service)"
             )
         user_id = int(user.strip())
-        if user_id not in admin_ids:
-            raise ConfigError(f"HALI_OPERATOR_SCOPES: {user_id} is not in HALI_ADMIN_IDS")
         if user_id in scopes:
             raise ConfigError(f"HALI_OPERATOR_SCOPES: operator {user_id} is listed twice")
         names = frozenset(n.strip() for n in services.split(",") if n.strip())
-        bad = [n for n in names if n != "*" and not re.fullmatch(r"[a-z][a-z0-9-]*", n)]
+        bad = [n for n in names if n != "*" and not _SERVICE_ID_RE.fullmatch(n)]
         if not names or bad:
             raise ConfigError(
                 f"HALI_OPERATOR_SCOPES: operator {user_id}: {', '.join(bad) or 'nothing'} "
@@ -173,94 +280,30 @@ def _scopes(value: str | None, admin_ids: frozenset[int]) -> dict[int, frozenset
     return scopes
 
 
-def _log_level(value: str | None) -> str:
-    if not value or not value.strip():
-        return "INFO"
-    level = value.strip().upper()
-    if level not in logging.getLevelNamesMapping():
-        raise ConfigError(f"HALI_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR; got {value!r}")
-    return level
+_BOUND_ERRORS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
 
 
-def _float(env: Mapping[str, str], name: str, default: float, *, low: float, high: float) -> float:
-    raw = env.get(name)
-    if raw is None or not raw.strip():
-        return default
-    try:
-        number = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if not low <= number <= high:
-        raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {raw!r}")
-    return number
-
-
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d)?$")
-_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
-
-
-def _duration(env: Mapping[str, str], name: str, default: float, *, low: float, high: float) -> float:
-    """A number of seconds, or a duration like 90s, 10m, 6h, 1d."""
-    raw = env.get(name)
-    if raw is None or not raw.strip():
-        return default
-    match = _DURATION.match(raw.strip().lower())
-    if match is None:
-        raise ConfigError(f"{name} must be a duration like 600, 10m or 6h, got {raw!r}")
-    seconds = float(match.group(1)) * _SECONDS[match.group(2)]
-    if not low <= seconds <= high:
-        raise ConfigError(f"{name} must be between {low:g} and {high:g} seconds, got {raw!r}")
-    return seconds
-
-
-def _channel(value: str | None) -> str | None:
-    """HALI_CHANNEL: "@name" (a public channel's username) or the channel's numeric id (-100…)."""
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    if re.fullmatch(r"@[A-Za-z][A-Za-z0-9_]{3,31}", value) or re.fullmatch(r"-100\d{5,15}", value):
-        return value
-    raise ConfigError(f"HALI_CHANNEL must be a channel's @username or its id (-100…), got {value!r}")
-
-
-def _secret(value: str | None) -> str | None:
-    if value is None or not value.strip():
-        return None
-    if len(value.strip()) < 16:
-        raise ConfigError("HALI_REPORT_KEY_SECRET must be at least 16 characters (or unset to generate one)")
-    return value.strip()
-# Telegram's free bulk limit; beyond it, up to 1000/s, only with paid broadcasts (Telegram Stars).
-FREE_BROADCAST_RATE = 30.0
-PAID_BROADCAST_RATE = 1000.0
-# HALI_SEND_RATE above Telegram's 30/s is only for a Bot API server that allows it (a local one, a test fake).
-MAX_SEND_RATE = 100_000.0
-
-
-class _Broadcast(TypedDict):
-    broadcast_rate: float
-    paid_broadcast: bool
-    broadcast_inflight: int | None
-    settle_seconds: float
-
-
-def _broadcast(env: Mapping[str, str]) -> _Broadcast:
-    """HALI_BROADCAST_RATE, HALI_PAID_BROADCAST, HALI_BROADCAST_INFLIGHT, HALI_SETTLE_SECONDS."""
-    raw_paid = (env.get("HALI_PAID_BROADCAST") or "").strip().lower()
-    if raw_paid not in ("", "0", "1", "true", "false", "yes", "no"):
-        raise ConfigError(f"HALI_PAID_BROADCAST must be 1 or 0, got {raw_paid!r}")
-    paid = raw_paid in ("1", "true", "yes")
-    ceiling = PAID_BROADCAST_RATE if paid else FREE_BROADCAST_RATE
-    rate = _float(env, "HALI_BROADCAST_RATE", ceiling, low=0.1, high=PAID_BROADCAST_RATE)
-    if rate > ceiling:
-        raise ConfigError(
-            f"HALI_BROADCAST_RATE above {FREE_BROADCAST_RATE:g} messages per second needs "
-            f"HALI_PAID_BROADCAST=1 (Telegram's paid broadcasts), got {rate:g}"
-        )
-    inflight = env.get("HALI_BROADCAST_INFLIGHT")
-    return {
-        "broadcast_rate": rate,
-        "paid_broadcast": paid,
-        "broadcast_inflight": int(_float(env, "HALI_BROADCAST_INFLIGHT", 1, low=1, high=1000))
-        if inflight and inflight.strip() else None,
-        "settle_seconds": _float(env, "HALI_SETTLE_SECONDS", 120.0, low=0.0, high=3600.0),
-    }
+def _message(exc: ValidationError) -> str:
+    """The first error as one line naming the variable, as ConfigError carries it."""
+    error = exc.errors()[0]
+    cause = error.get("ctx", {}).get("error")
+    if isinstance(cause, ConfigError):  # a validator's message, which names its variable
+        return str(cause)
+    key = str(error["loc"][0]) if error["loc"] else ""
+    if error["type"] == "extra_forbidden":
+        return f"{key!r} is not a setting"
+    names = Settings.variables()
+    variable = key if key in names else next((v for v, n in names.items() if n == key), key)
+    field = Settings.model_fields[names[variable]] if variable in names else None
+    kind, raw = error["type"], error["input"]
+    if kind.startswith("int_"):
+        return f"{variable} must be a whole number, got {raw!r}"
+    if kind.startswith("float_") or kind == "finite_number":
+        return f"{variable} must be a number, got {raw!r}"
+    if kind.startswith("bool_"):
+        return f"{variable} must be 1 or 0, got {raw!r}"
+    if kind in _BOUND_ERRORS and field is not None:
+        limits = {key: getattr(m, key) for m in field.metadata for key in ("ge", "gt", "le", "lt") if hasattr(m, key)}
+        low, high = limits.get("ge", limits.get("gt")), limits.get("le", limits.get("lt"))
+        return f"{variable} must be between {low:g} and {high:g}, got {raw!r}"
+    return f"{variable}: {error['msg']}"

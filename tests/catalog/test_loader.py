@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import textwrap
 import tomllib
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from bot.catalog.loader import (
     BUNDLED_CATALOG,
+    MAX_FILE_BYTES,
     CatalogError,
     catalog_to_dict,
     load_catalog,
@@ -474,6 +476,166 @@ def test_a_malformed_stored_service_is_rejected() -> None:
         )
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:5432/",
+        "http://localhost:8080/health",
+        "https://api.localhost/",
+        "http://LOCALHOST./",
+        "http://0.0.0.0/",
+        "http://10.1.2.3/",
+        "http://172.16.0.1/",
+        "http://192.168.1.1:80/",
+        "http://100.64.0.1/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://2130706433/",  # 127.0.0.1 as the resolver also reads it
+        "http://127.1/",
+        "http://[::1]:8080/",
+        "http://[fe80::1%25eth0]/",
+        "http://[fd12:3456::1]/",
+        "http://[::ffff:127.0.0.1]/",
+    ],
+)
+def test_a_check_of_a_private_address_is_rejected(url: str) -> None:
+    rejects(
+        service("a", f'[[services.checks]]\nurl = "{url}"'),
+        f"test.toml: service 'a': checks[0].url: '{url}' is not a public address",
+    )
+
+
+def test_a_check_may_probe_a_private_address_when_the_catalogue_says_so() -> None:
+    extra = '[[services.checks]]\nurl = "http://10.0.0.5:8080/health"\nallow_private = true'
+    (check,) = parse(service("a", extra))["a"].checks
+    assert (check.url, check.allow_private) == ("http://10.0.0.5:8080/health", True)
+
+
+def test_allow_private_must_be_a_boolean() -> None:
+    rejects(
+        service("a", '[[services.checks]]\nurl = "http://10.0.0.5/"\nallow_private = "yes"'),
+        "service 'a': checks[0].allow_private: must be true or false, not a string",
+    )
+
+
+def test_public_addresses_load_and_host_names_are_not_looked_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_dns(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the loader looked a host name up")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    monkeypatch.setattr(socket, "gethostbyname", no_dns)
+    urls = ["https://a.go.ke/", "https://8.8.8.8/", "http://[2001:4860:4860::8888]/", "https://intranet.example/"]
+    extra = "".join(f'[[services.checks]]\nurl = "{url}"\n' for url in urls)
+    assert [c.url for c in parse(service("a", extra))["a"].checks] == urls
+
+
+def test_a_citizens_address_is_not_held_to_the_checks_rule() -> None:
+    assert parse(service("a", 'urls = ["http://192.168.1.1/"]'))["a"].urls == ("http://192.168.1.1/",)
+
+
+def test_a_stored_service_is_held_to_the_same_rules_as_the_file() -> None:
+    stored = catalog_to_dict(parse(service("a", '[[services.checks]]\nurl = "https://a.go.ke"'))["a"])
+    stored["checks"][0]["url"] = "http://127.0.0.1:5432/"
+    with pytest.raises(CatalogError, match=r"^stored service: service 'a': checks\[0\]\.url: .* not a public address"):
+        service_from_dict(stored)
+    stored["checks"][0]["allow_private"] = True
+    assert service_from_dict(stored).checks[0].allow_private
+
+
+def test_the_stored_form_keeps_the_files_shape() -> None:
+    extra = """
+    [[services.workarounds]]
+    en = "Wait."
+    source = "notes"
+    [[services.contacts]]
+    label = { en = "Phone", sw = "Simu" }
+    value = "1919"
+    source = "notes"
+    verify = true
+    [[services.checks]]
+    url = "https://a.go.ke"
+    body_contains = "ok"
+    """
+    assert catalog_to_dict(parse(service("a", 'notes = { en = "N" }' + extra))["a"]) == {
+        "id": "a",
+        "name": {"en": "Service a", "sw": "Huduma a"},
+        "agency": "Agency a",
+        "group": "payments",
+        "used_for": {"en": "Testing", "sw": "Majaribio"},
+        "aliases": [],
+        "urls": [],
+        "depends_on": [],
+        "workarounds": [{"en": "Wait.", "source": "notes", "verify": False}],
+        "contacts": [{"label": {"en": "Phone", "sw": "Simu"}, "value": "1919", "source": "notes", "verify": True}],
+        "checks": [
+            {
+                "url": "https://a.go.ke",
+                "method": "GET",
+                "expect_status": [200],
+                "body_contains": "ok",
+                "timeout_s": 10.0,
+                "interval_s": 60.0,
+                "slow_ms": 5000,
+                "failure_threshold": 3,
+                "success_threshold": 2,
+            }
+        ],
+        "notes": {"en": "N"},
+    }
+
+
+def test_a_check_allowed_a_private_address_survives_a_json_round_trip() -> None:
+    extra = '[[services.checks]]\nurl = "http://10.0.0.5/"\nallow_private = true'
+    original: Service = parse(service("a", extra))["a"]
+    assert catalog_to_dict(original)["checks"][0]["allow_private"] is True
+    assert service_from_dict(json.loads(json.dumps(catalog_to_dict(original)))) == original
+
+
+# ------------------------------------------------------------------------------------ what errors say
+
+
+def test_a_misspelt_key_is_named_before_the_field_it_leaves_missing() -> None:
+    rejects(
+        service("a", '[[services.workarounds]]\nen = "Wait."\nsoruce = "notes"'),
+        "test.toml: service 'a': workarounds[0]: unknown key 'soruce' (did you mean 'source'?)",
+    )
+
+
+def test_an_alias_listed_twice_is_named_at_its_second_place() -> None:
+    rejects(service("a", 'aliases = ["x", " X "]'), "test.toml: service 'a': aliases[1]: 'x' is listed twice")
+
+
+def test_a_broken_shared_workaround_is_named_where_it_is_written() -> None:
+    toml = '[shared_workarounds.wait]\nen = "Wait."\n' + service("a", '[[services.workarounds]]\nref = "wait"')
+    with pytest.raises(CatalogError, match=r"^test\.toml: shared workaround 'wait': missing required field 'source'$"):
+        parse(toml)
+
+
+def test_a_text_given_as_a_string_says_what_the_table_holds() -> None:
+    rejects(service("a", 'notes = "N"'), "service 'a': notes: must be a table with 'en' and 'sw', not a string")
+
+
+def test_a_deeply_nested_value_is_named_in_one_short_line() -> None:
+    nested = "[" * 200 + "]" * 200
+    with pytest.raises(CatalogError) as info:
+        parse(service("a", f'[[services.checks]]\nurl = "https://a.go.ke"\ntimeout_s = {nested}'))
+    message = str(info.value)
+    assert message.startswith("test.toml: service 'a': checks[0].timeout_s: [[[")
+    assert message.endswith("must be a number") and len(message) < 200
+
+
+def test_a_long_chain_of_dependencies_is_checked_without_recursion() -> None:
+    count = 5000
+    services = [
+        {"id": f"s{n}", "name": {"en": "S"}, "agency": "A", "group": "payments", "used_for": {"en": "U"},
+         "depends_on": [f"s{n + 1}"] if n + 1 < count else ["s0"]}
+        for n in range(count)
+    ]  # fmt: skip
+    with pytest.raises(CatalogError, match=r"^test\.toml: dependency cycle: s0 -> s1 -> .* -> s4999 -> s0$"):
+        parse_catalog({"services": services}, source="test.toml")
+    services[-1]["depends_on"] = []
+    assert len(parse_catalog({"services": services}, source="test.toml").services) == count
+
+
 # -------------------------------------------------------------------------------------------------- files
 
 
@@ -496,3 +658,53 @@ def test_errors_in_a_file_carry_its_name(tmp_path: Path) -> None:
         CatalogError, match=r"^services\.toml: service 'ntsa': depends_on: unknown service 'foo'$"
     ):
         load_catalog(str(path))
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "huge.toml"
+    with path.open("wb") as f:
+        f.truncate(200 * 1024 * 1024)  # sparse: 200 MB that take no room on disk
+    with pytest.raises(CatalogError, match=r"^huge\.toml: larger than 1 MiB, too large for a catalogue$"):
+        load_catalog(path)
+
+
+def test_the_size_limit_is_exact(tmp_path: Path) -> None:
+    text = BUNDLED_CATALOG.read_bytes()
+    padding = b"#" * (MAX_FILE_BYTES - len(text) - 1) + b"\n"
+    path = tmp_path / "services.toml"
+    path.write_bytes(text + padding)
+    assert load_catalog(path) == load_catalog()
+    path.write_bytes(text + b" " + padding)
+    with pytest.raises(CatalogError, match="larger than 1 MiB"):
+        load_catalog(path)
+
+
+DEEP = 100_000
+
+
+@pytest.mark.parametrize(
+    ("toml", "problem"),
+    [
+        ("x = " + "[" * DEEP + "]" * DEEP, "arrays or tables nested too deeply"),
+        ("x = " + "[\n" * DEEP + "]\n" * DEEP, "arrays or tables nested too deeply"),
+        ("x = " + "{ a = " * DEEP + "1" + " }" * DEEP, "arrays or tables nested too deeply"),
+        ("a" + ".a" * DEEP + " = 1\n", "a key of more than 8 parts (line 1)"),
+        ('"a"' + '."a"' * DEEP + " = 1\n", "a key of more than 8 parts (line 1)"),
+        ("\n[" + ".".join(["a"] * DEEP) + "]\n", "a key of more than 8 parts (line 2)"),
+        ("[[" + ".".join(["a"] * DEEP) + "]]\n", "a key of more than 8 parts (line 1)"),
+    ],
+    ids=["arrays", "arrays-on-lines", "inline-tables", "dotted-key", "quoted-dotted-key", "table", "array-of-tables"],
+)
+def test_pathologically_nested_toml_is_one_line_of_error(tmp_path: Path, toml: str, problem: str) -> None:
+    path = tmp_path / "deep.toml"
+    path.write_text(toml, encoding="utf-8")
+    with pytest.raises(CatalogError) as info:
+        load_catalog(path)
+    assert str(info.value) == f"deep.toml: invalid TOML: {problem}"
+
+
+def test_a_key_of_eight_parts_is_still_read(tmp_path: Path) -> None:
+    path = tmp_path / "services.toml"
+    path.write_text(".".join(["x"] * 8) + " = 1\n" + service("a"), encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"^services\.toml: top level: unknown key 'x'$"):
+        load_catalog(path)
