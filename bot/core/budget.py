@@ -272,6 +272,10 @@ class Outgoing:
     deadline: float | None = None  # monotonic; dropped unsent after it
     retry_transient: bool = True  # answers: retry network trouble until the deadline; notices: raise
     what: str = "message"  # for the log: no personal data
+    # First come, first served by when the request arrived (an update's receipt), then by `rank`
+    # (its update id); None: when submitted.
+    since: float | None = None
+    rank: int = 0
     future: asyncio.Future[Any] = field(init=False, repr=False)
     enqueued: float = field(init=False, default=0.0)
     seq: int = field(init=False, default=0)
@@ -312,7 +316,7 @@ class Lane:
         self.caps: dict[Priority, float | None] = {p: None for p in Priority}
         self._cap_next: dict[Priority, float] = {p: 0.0 for p in Priority}
         self._queues: dict[tuple[int, Priority], deque[Outgoing]] = {}
-        self._ready: dict[Priority, list[tuple[float, int, int]]] = {p: [] for p in Priority}
+        self._ready: dict[Priority, list[tuple[float, int, int, int]]] = {p: [] for p in Priority}
         self._waiting: list[tuple[float, int, int, Priority]] = []
         self._deadlines: list[tuple[float, int, Outgoing]] = []
         self._keyed: dict[tuple[int, Hashable], Outgoing] = {}
@@ -342,7 +346,7 @@ class Lane:
                 existing.followers.append(item.future)
                 self.stats.coalesced += 1
                 return item.future
-        item.enqueued = self.monotonic()
+        item.enqueued = self.monotonic() if item.since is None else item.since
         item.seq = next(self._seq)
         item.state = _State.QUEUED
         if item.key is not None:
@@ -466,7 +470,7 @@ class Lane:
         queue = self._queues.get((chat_id, priority))
         if queue:
             head = queue[0]
-            heapq.heappush(self._ready[priority], (head.enqueued, head.seq, chat_id))
+            heapq.heappush(self._ready[priority], (head.enqueued, head.rank, head.seq, chat_id))
 
     def _choose(self, now: float, *, consume: bool) -> Priority | None:
         """Which priority takes the next permit: ANSWER first, NOTICE its `share` while both wait."""
@@ -496,7 +500,7 @@ class Lane:
     def _has_ready(self, priority: Priority, now: float) -> bool:
         heap = self._ready[priority]
         while heap:
-            _, seq, chat_id = heap[0]
+            _, _, seq, chat_id = heap[0]
             queue = self._queues.get((chat_id, priority))
             if queue and queue[0].seq == seq and queue[0].state is _State.QUEUED:
                 if self.pacer.ready_at(chat_id, now) <= now:
@@ -525,7 +529,7 @@ class Lane:
         priority = self._choose(now, consume=True)
         if priority is None:
             return None
-        _, _, chat_id = heapq.heappop(self._ready[priority])
+        _, _, _, chat_id = heapq.heappop(self._ready[priority])
         queue = self._queues[(chat_id, priority)]
         item = queue.popleft()
         if not queue:
@@ -541,10 +545,13 @@ class Lane:
                 if item.deadline is not None:
                     heapq.heappush(self._deadlines, (item.deadline, item.seq, item))
                 continue
-            self.stats.dropped += 1
-            log.warning("%s to a %s chat dropped: not sent within its deadline (waited %.0f s)",
-                        item.what, "group" if item.chat_id < 0 else "private", now - item.enqueued)
-            self._finish(item, error=Dropped("not sent before its deadline"))
+            self._drop(item, now, "its turn did not come")
+
+    def _drop(self, item: Outgoing, now: float, why: str) -> None:
+        self.stats.dropped += 1
+        log.warning("%s to a %s chat dropped: not sent within its deadline, %s (waited %.0f s)",
+                    item.what, "group" if item.chat_id < 0 else "private", why, now - item.enqueued)
+        self._finish(item, error=Dropped("not sent before its deadline"))
 
     def _launch(self, item: Outgoing) -> None:
         item.state = _State.RUNNING
@@ -585,6 +592,8 @@ class Lane:
                 item.attempts += 1
                 self.stats.retried += 1
                 self._requeue(item, now + delay)
+            elif item.retry_transient:
+                self._drop(item, now, f"Telegram could not be reached ({exc.reason[:60]})")
             else:
                 self.stats.failed += 1
                 self._finish(item, error=exc)

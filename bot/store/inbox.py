@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, null, or_, select, update
+from sqlalchemy import case, delete, func, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -119,8 +119,8 @@ class Inbox:
             select(earlier.update_id)
             .where(earlier.chat_id == InboxRow.chat_id, earlier.update_id < InboxRow.update_id,
                    earlier.status == PENDING,
-                   # held by this worker, alive: it handles them in order itself
-                   ~and_(earlier.claimed_by == worker, earlier.claimed_until >= now))
+                   # unless held by this worker, alive: it handles them in order itself
+                   or_(earlier.claimed_by.is_(None), earlier.claimed_by != worker, earlier.claimed_until < now))
             .exists()
         )
         due = (
@@ -203,11 +203,11 @@ class Inbox:
     async def counts(self) -> InboxCounts:
         now = self.clock()
         async with self.sessions() as session:
+            held_now = case((InboxRow.claimed_until >= now, 1), else_=0)
             rows = (await session.execute(
-                select(InboxRow.status, (InboxRow.claimed_until >= now).label("held"), func.count(),
-                       func.min(InboxRow.received_at))
+                select(InboxRow.status, held_now, func.count(), func.min(InboxRow.received_at))
                 .where(InboxRow.status != DONE)
-                .group_by(InboxRow.status, (InboxRow.claimed_until >= now)))).all()
+                .group_by(InboxRow.status, held_now))).all()
         pending = claimed = invalid = 0
         oldest: datetime | None = None
         for status, held, count, first in rows:

@@ -159,8 +159,8 @@ async def text_message(update: Update, context: HaliContext) -> None:
         log.info("routed intent=%s service=%s lang=%s", answer.intent.value, answer.service, answer.language)
         return
     log.info("answering intent=%s service=%s lang=%s", answer.intent.value, answer.service, answer.language)
-    # The same answer asked for again while the first waits its turn is sent once.
-    io.send(context, message, answer.reply, key=("answer", answer.intent.value, answer.service, answer.language))
+    # The same answer asked for again while the first waits its turn is sent once (in the latest language).
+    io.send(context, message, answer.reply, key=("answer", answer.intent.value, answer.service))
     if answer.intent is Intent.OTHER and len(message.text) > 4000:
         io.send(context, message, render.Reply(render.e(render.too_long(translator(answer.language)))),
                 key=("too-long",))

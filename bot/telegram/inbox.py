@@ -167,8 +167,8 @@ class InboxWorker:
                     renewed = self.monotonic()
                     with contextlib.suppress(Exception):
                         await self.inbox.renew(self.worker, self.lease)
-                if items and len(items) == room:
-                    continue  # there may be more waiting
+                if items:
+                    continue  # more may be claimable now: a chat's next update, the rest of a batch
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.recovery_poll)
         finally:
@@ -201,7 +201,7 @@ class InboxWorker:
         mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if chat is not None:
             self._chains[chat] = mine
-        sent: list[asyncio.Future[Any]] = []
+        sent: list[asyncio.Future[Any]] | None = []
         try:
             if previous is not None:
                 await asyncio.shield(previous)
@@ -212,6 +212,10 @@ class InboxWorker:
             if chat is not None and self._chains.get(chat) is mine:
                 del self._chains[chat]
         try:
+            if sent is None:  # set aside: finished, and not to be marked done
+                if self.on_done is not None:
+                    self.on_done(item.update_id)
+                return
             outcomes = await asyncio.gather(*sent, return_exceptions=True) if sent else []
             if any(isinstance(o, Abandoned) for o in outcomes):
                 return  # not answered: whoever takes it next answers it
@@ -223,8 +227,8 @@ class InboxWorker:
         finally:
             self._held.pop(item.update_id, None)
 
-    async def _handle(self, item: InboxItem) -> list[asyncio.Future[Any]]:
-        """Run the Application's handlers for one update; returns the messages it queued."""
+    async def _handle(self, item: InboxItem) -> list[asyncio.Future[Any]] | None:
+        """Run the Application's handlers for one update; returns the messages it queued (None: set aside)."""
         try:
             update = Update.de_json(item.payload, self.application.bot)
         except Exception as exc:
@@ -233,9 +237,9 @@ class InboxWorker:
                         reason[:120])
             self.set_aside += 1
             await self.inbox.set_aside(item.update_id, reason)
-            return []
+            return None
         age = max(0.0, (self.wall() - item.received_at).total_seconds())
-        ticket = Ticket(received=self.monotonic() - age)
+        ticket = Ticket(received=self.monotonic() - age, update_id=item.update_id)
         token = current_ticket.set(ticket)
         try:
             await self.application.process_update(update)

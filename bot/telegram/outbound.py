@@ -132,6 +132,7 @@ class Ticket:
     """The update being handled: when it arrived (monotonic) and the messages it asked for."""
 
     received: float
+    update_id: int = 0
     sent: list[asyncio.Future[Any]] = field(default_factory=list)
 
 
@@ -155,8 +156,9 @@ class Outbound:
                 priority: Priority, what: str) -> asyncio.Future[Any]:
         ticket = current_ticket.get()
         start = ticket.received if ticket is not None else self.monotonic()
-        future = self.budget.submit(Outgoing(chat_id, lambda: _classified(call), priority=priority, key=key,
-                                             deadline=start + self.reply_max_wait, what=what))
+        future = self.budget.submit(Outgoing(
+            chat_id, lambda: _classified(call), priority=priority, key=key, deadline=start + self.reply_max_wait,
+            what=what, since=start, rank=ticket.update_id if ticket is not None else 0))
         if ticket is not None:
             ticket.sent.append(future)
         return future
