@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
 
 from bot.config import ConfigError, Settings
+from bot.store.budget import SenderBoard
+from bot.store.inbox import Inbox
+from bot.store.repo import Store
 from tests.cli import run
 
 
@@ -66,3 +70,29 @@ def test_broadcast_settings_default_to_telegrams_free_limit() -> None:
 def test_bad_broadcast_settings_name_the_variable(env: dict[str, str], names: str) -> None:
     with pytest.raises(ConfigError, match=names):
         Settings.from_env(env)
+
+
+def test_sending_shows_what_the_budget_is_doing(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "services")[0] == 0  # the store made ready
+    code, out, _ = run(capsys, "sending")
+    assert code == 0 and "no process is sending" in out and "0 replies dropped" in out
+
+    async def busy() -> None:
+        store = Store.from_url(Settings.from_env().database_url)
+        try:
+            board = SenderBoard(store.sessions, store.engine.dialect.name, "bot:1", "bot", clock=store.clock)
+            await board.beat(answers=120, notices=3000, paid=0, rate=29.1, sent=500, throttled=1, dropped=4)
+            await Inbox(store.sessions, store.engine.dialect.name, store.clock).add(
+                [{"update_id": 1, "message": {"chat": {"id": 5}}}])
+        finally:
+            await store.close()
+
+    asyncio.run(busy())
+    code, out, _ = run(capsys, "sending")
+    assert code == 0
+    assert "29.1 messages/s; waiting: 120 answers, 3000 notifications" in out
+    assert "last hour: 500 sent, 1 answered 429, 4 replies dropped" in out
+    assert "inbox: 1 updates waiting" in out
+    data = json.loads(run(capsys, "sending", "--json")[1])
+    assert data["last_hour"] == {"sent": 500, "throttled_429": 1, "replies_dropped": 4}
+    assert data["senders"][0]["answers_waiting"] == 120 and data["limit_per_second"] == 30

@@ -57,7 +57,8 @@ async def make_dispatcher(
     senders: list[TelegramSender] = []
     budgets: list[SendBudget] = []
 
-    async def make(store: Store, *, paid: bool = False, inflight: int = 8, **options: Any) -> Dispatcher:
+    async def make(store: Store, *, paid: bool = False, inflight: int = 8,
+                   channel: tuple[int, str] | None = None, **options: Any) -> Dispatcher:
         """A dispatcher with a send budget of its own (`inflight`: sends under way at once)."""
         sender = TelegramSender.create(TOKEN, api.base_url, connections=8, paid_broadcast=paid)
         await sender.start()
@@ -67,9 +68,10 @@ async def make_dispatcher(
                                   sleep=fake_time.sleep)
         budget.start()
         budgets.append(budget)
-        return Dispatcher(store.outbox, sender, store.catalog, composer(clock), budget=budget,
-                          settings=DispatchSettings(**options), clock=clock, monotonic=fake_time.monotonic,
-                          sleep=fake_time.sleep)
+        return Dispatcher(store.outbox, sender, store.catalog,
+                          composer(clock, channel=channel[1] if channel else None), budget=budget,
+                          settings=DispatchSettings(**options), channel_id=channel[0] if channel else None,
+                          clock=clock, monotonic=fake_time.monotonic, sleep=fake_time.sleep)
 
     yield make
     for budget in budgets:
