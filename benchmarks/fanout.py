@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from bot.catalog.loader import load_catalog  # noqa: E402
 from bot.catalog.model import Text  # noqa: E402
 from bot.config import Settings  # noqa: E402
+from bot.core.budget import Priority  # noqa: E402
 from bot.core.status import State  # noqa: E402
 from bot.store.models import Base, SubscriberRow, SubscriptionRow  # noqa: E402
 from bot.store.repo import Store  # noqa: E402
@@ -49,11 +50,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_fake(rate: int | None) -> tuple[subprocess.Popen[bytes], str]:
+def start_fake(rate: int | None, *, paid: bool = False, extra: tuple[str, ...] = ()) -> tuple[subprocess.Popen[bytes], str]:
+    """The fake Bot API in a process of its own, enforcing `rate` (on paid broadcasts with `paid`)."""
     port = free_port()
-    command = [sys.executable, "-m", "tests.fakes.botapi", "--port", str(port), "--no-keep-requests"]
+    command = [sys.executable, "-m", "tests.fakes.botapi", "--port", str(port), "--no-keep-requests", *extra]
     if rate is not None:
-        command += ["--global-rate", str(rate)]
+        command += ["--paid-rate" if paid else "--global-rate", str(rate)]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE)
     assert process.stdout is not None
     process.stdout.readline()  # "FakeBotAPI listening ..."
@@ -106,6 +108,7 @@ def start_dispatcher(database: str, base_url: str, rate: float, paid: bool,
     extra = {"HALI_BROADCAST_INFLIGHT": str(inflight)} if inflight else {}
     env = {**os.environ, **extra, "DATABASE_URL": database, "TELEGRAM_BOT_TOKEN": TOKEN,
            "TELEGRAM_API_BASE_URL": f"{base_url}/bot", "HALI_BROADCAST_RATE": str(rate),
+           "HALI_SEND_RATE": str(min(rate, 100_000)) if not paid else "30",
            "HALI_PAID_BROADCAST": "1" if paid else "0", "HALI_LOG_LEVEL": "WARNING"}
     process = subprocess.Popen([sys.executable, "-m", "benchmarks.fanout", "--dispatcher"], cwd=ROOT,
                                env=env, stdout=subprocess.PIPE, text=True)
@@ -123,13 +126,20 @@ def dispatcher_result(process: subprocess.Popen[str]) -> dict[str, Any]:
 
 async def dispatcher_main() -> None:
     """The dispatcher process: run until nothing is pending, then print its numbers as JSON."""
+    from bot.app import Jobs
+    from bot.run import budget_jobs
+    from bot.services.sending import shared_budget
     from bot.telegram.notifier import build_dispatcher
 
     settings = Settings.from_env()
     store = Store.from_url(settings.database_url)
-    dispatcher, sender = build_dispatcher(settings, store)
+    shared = shared_budget(settings, store, role="dispatch")
+    dispatcher, sender = build_dispatcher(settings, store, shared.budget, channel=None)
+    jobs = Jobs()
+    budget_jobs(jobs, shared)
     await sender.start()
     base_rss = _rss_mb()
+    jobs.start()
     task = asyncio.create_task(dispatcher.run())
     print("ready", flush=True)
     while not await store.outbox.counts(limit=1):  # the event has not happened yet  # noqa: ASYNC110
@@ -138,11 +148,12 @@ async def dispatcher_main() -> None:
         await asyncio.sleep(1.0)
     dispatcher.stop()
     await task
+    await jobs.stop()
     await sender.close()
     await store.close()
-    print(json.dumps({"sent": dispatcher.stats.sent, "throttled": dispatcher.stats.throttled,
+    print(json.dumps({"sent": dispatcher.stats.sent, "throttled": dispatcher.throttled,
                       "failed": dispatcher.stats.failed, "rss_start_mb": base_rss, "rss_peak_mb": _rss_mb(),
-                      "concurrency": dispatcher.settings.concurrency()}))
+                      "concurrency": shared.budget.lane(Priority.NOTICE).inflight}))
 
 
 def _rss_mb() -> float:
@@ -159,7 +170,7 @@ def _rss_mb() -> float:
 
 def fanout(database: str, n: int, limit: int, *, paid: bool, label: str,
            inflight: int | None = None) -> dict[str, Any]:
-    fake_process, url = start_fake(limit)
+    fake_process, url = start_fake(limit, paid=paid)
     try:
         seeded = asyncio.run(seed(database, n))
         dispatcher = start_dispatcher(database, url, float(limit), paid, inflight)

@@ -312,6 +312,7 @@ class FakeBotAPI:
         per_chat_rate: int | None = None,
         group_rate_per_minute: int | None = None,
         per_chat_burst: int | None = None,
+        paid_rate: int | None = None,
         strict_html: bool = True,
         keep_requests: bool = True,
     ) -> None:
@@ -326,6 +327,9 @@ class FakeBotAPI:
         # With a burst, one chat's limit is a token bucket (`per_chat_burst` at once, then
         # `per_chat_rate` a second) instead of a sliding second.
         self.per_chat_burst = per_chat_burst
+        # Paid broadcasts (allow_paid_broadcast) are not held to `global_rate` but to this, per second.
+        self.paid_rate = paid_rate
+        self._paid_window: deque[float] = deque()
         self.strict_html = strict_html
         self.keep_requests = keep_requests
         self.bot_user: dict[str, Any] = {
@@ -1034,14 +1038,17 @@ class FakeBotAPI:
         if chat_id in self._blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
 
-    def _check_rate(self, chat_id: int) -> None:
+    def _check_rate(self, chat_id: int, *, paid: bool = False) -> None:
         """Telegram's flood control: per bot, per chat, per group; a 429 with retry_after above them.
 
         Edits count as sends. With `per_chat_burst`, a chat's limit is a token bucket.
         """
         now = time.monotonic()
         windows: list[tuple[deque[float], int, float]] = []
-        if self.global_rate is not None:
+        if paid:
+            if self.paid_rate is not None:
+                windows.append((self._paid_window, self.paid_rate, 1.0))
+        elif self.global_rate is not None:
             windows.append((self._global_window, self.global_rate, 1.0))
         bucket: tuple[float, float] | None = None
         if self.per_chat_rate is not None and self.per_chat_burst is not None:
@@ -1318,7 +1325,7 @@ class FakeBotAPI:
         markup = self._parse_markup(params)
         self._check_chat(chat_id)
         reply_to = self._reply_target(chat_id, params)
-        self._check_rate(chat_id)
+        self._check_rate(chat_id, paid=_param_bool(params, "allow_paid_broadcast"))
         self._check_blocked(chat_id)
         message_id = self._next_id(chat_id)
         message: dict[str, Any] = {
@@ -1652,6 +1659,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--global-rate", type=int, default=None)
     parser.add_argument("--per-chat-rate", type=int, default=None)
     parser.add_argument("--group-rate-per-minute", type=int, default=None)
+    parser.add_argument("--paid-rate", type=int, default=None,
+                        help="paid broadcasts (allow_paid_broadcast) per second, apart from --global-rate")
     parser.add_argument("--per-chat-burst", type=int, default=None,
                         help="with --per-chat-rate: a token bucket of this size per chat")
     parser.add_argument("--no-keep-requests", action="store_true", help="don't keep a record per request")
@@ -1668,6 +1677,7 @@ def main(argv: list[str] | None = None) -> None:
             per_chat_rate=args.per_chat_rate,
             group_rate_per_minute=args.group_rate_per_minute,
             per_chat_burst=args.per_chat_burst,
+            paid_rate=args.paid_rate,
             keep_requests=not args.no_keep_requests,
             strict_html=not args.lenient_html,
         )
