@@ -115,6 +115,8 @@ class Engine:
         service = snapshot.catalog.get(u.service) if u.service else None
         if u.intent is Intent.GREETING:
             return render.greeting(t)
+        if u.intent is Intent.THANKS:
+            return render.thanks(t)
         if u.intent is Intent.HELP:
             return render.help_text(t)
         if u.intent is Intent.LANGUAGE:
@@ -148,6 +150,9 @@ class Engine:
             return render.which_one(t, u.ambiguous, _services(catalog, u.ambiguous.services))
         if u.candidates:
             return render.did_you_mean(t, _services(catalog, u.candidates))
+        if u.intent is Intent.STATUS and u.all_services:
+            # "huduma zote", "orodha ya huduma": every service with its state.
+            return render.services_list(t, snapshot, self.clock())
         if u.intent is Intent.STATUS and not u.mentioned:
             # "is anything down?" / "system iko down?": the overview is the honest answer.
             return render.problems(t, snapshot, self.clock())

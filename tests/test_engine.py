@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.catalog.model import Text
 from bot.core.clock import FrozenClock
 from bot.core.status import State
+from bot.core.understanding import Intent
 from bot.engine import MEMO_SIZE, Engine
 from bot.sources import make_board
 from bot.store.repo import Store
@@ -58,6 +59,23 @@ async def test_a_long_message_is_understood_from_its_beginning_and_not_kept(stor
     engine = Engine(make_board(store, max_age=60), clock=clock)
     _, u = await engine.understand("is ntsa down? " + "x" * 5000)
     assert u.service == "ntsa" and not engine._understood
+
+
+async def test_thanks_is_answered_you_are_welcome_in_the_writers_language(store: Store, clock: FrozenClock) -> None:
+    engine = Engine(make_board(store, max_age=60), clock=clock)
+    swahili = await engine.answer("asante sana")
+    assert (swahili.intent, swahili.language) == (Intent.THANKS, "sw")
+    assert swahili.reply.plain.startswith("Karibu!")
+    english = await engine.answer("thanks a lot")
+    assert english.reply.plain.startswith("You're welcome!")
+
+
+async def test_asking_for_every_service_lists_every_service(store: Store, clock: FrozenClock) -> None:
+    engine = Engine(make_board(store, max_age=60), clock=clock)
+    answer = await engine.answer("orodha ya huduma")
+    catalog = (await engine.board.snapshot()).catalog
+    assert answer.intent is Intent.STATUS and answer.language == "sw"
+    assert all(s.name.get("sw") in answer.reply.plain for s in catalog.services)
 
 
 def _data(answer: object) -> list[str]:

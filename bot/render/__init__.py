@@ -354,6 +354,13 @@ def greeting(t: Translator) -> Reply:
     )
 
 
+def thanks(t: Translator) -> Reply:
+    return Reply(
+        t._("You're welcome! Ask again whenever a service gives you trouble, or see /services."),
+        ((Button(t._("All services"), data="sv"),),),
+    )
+
+
 def language_menu(t: Translator) -> Reply:
     return Reply(
         t._("Choose your language:"),

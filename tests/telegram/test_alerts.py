@@ -87,6 +87,12 @@ async def test_free_text_unsubscribes_from_one_or_from_everything(hali: Harness)
     assert "will not send you alerts" in reply.plain_text or "no more alerts" in reply.plain_text
 
 
+async def test_free_text_asking_for_every_service_subscribes_to_all_at_once(hali: Harness) -> None:
+    reply = await hali.say(JUMA, "Nataka arifa za huduma zote")
+    assert "huduma yoyote ikikatika" in reply.plain_text
+    assert await hali.store.outbox.subscriptions(JUMA) == [ALL_SERVICES]
+
+
 async def test_the_status_card_button_shows_and_flips_the_state(hali: Harness) -> None:
     card = await hali.say(ALICE, "is ntsa working?")
     assert button_data(card, "Notify me") == "n:ntsa"
