@@ -36,6 +36,7 @@ class Answer:
     language: str
     reply: Reply
     symptom: Symptom | None = None
+    unsure: bool = False  # a report that may be a status question: `reply` is the card (see Understanding)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -108,7 +109,7 @@ class Engine:
                 reply = await self.subscriptions.understood(chat_id, u, lang)
             return Answer(u.intent, u.service, lang, reply, u.symptom)
         reply = self._reply(t, snapshot, u, subscribed=await self._subscribed(chat_id, u.service))
-        return Answer(u.intent, u.service, lang, reply, u.symptom)
+        return Answer(u.intent, u.service, lang, reply, u.symptom, u.unsure)
 
     def _reply(self, t: Translator, snapshot: Snapshot, u: Understanding, *, subscribed: bool = False) -> Reply:
         now = self.clock()

@@ -93,6 +93,10 @@ class Understanding:
     all_services: bool = False
     symptom: Symptom | None = None
     mentioned: tuple[str, ...] = ()
+    # A report that may as well be a status question: a service said to be down and nothing more ("mpesa
+    # iko down", no first person, no error text). It is answered with the card, which shows the state
+    # and offers the report, rather than by starting the report flow.
+    unsure: bool = False
 
 
 # --- normalisation ----------------------------------------------------------------------------------
@@ -346,7 +350,7 @@ class Understander:
             service = self._implied(flat)
         named = bool(service or candidates or ambiguous)
 
-        intent = _intent(parsed, named, requests, states)
+        intent, unsure = _intent(parsed, named, requests, states)
         if ambiguous is not None and service is not None:
             ambiguous = None
         symptom: Symptom | None = None
@@ -366,6 +370,7 @@ class Understander:
                 intent in (Intent.STATUS, Intent.SUBSCRIBE) and "all_services" in requests)),
             symptom=symptom,
             mentioned=mentioned,
+            unsure=unsure and service is not None,
         )
 
     def _implied(self, flat: str) -> str | None:
@@ -570,7 +575,18 @@ def _states(parsed: _Text, skip: Sequence[tuple[int, int]] = ()) -> _States:
     return _States(frozenset(down), frozenset(up), asked)
 
 
-def _intent(parsed: _Text, named: bool, requests: set[str | None], states: _States) -> Intent:
+def _intent(parsed: _Text, named: bool, requests: set[str | None], states: _States) -> tuple[Intent, bool]:
+    """The intent, and whether it is an unsure report (see `Understanding.unsure`)."""
+    intent = _request_intent(parsed, named, requests)
+    if intent is not None:
+        return intent, False
+    report = _REPORT.score(parsed)
+    intent = _free_intent(parsed, named, requests, states, report)
+    # Only the statement that it is down says this is a report: it may as well be a question.
+    return intent, intent is Intent.REPORT and report == 0
+
+
+def _request_intent(parsed: _Text, named: bool, requests: set[str | None]) -> Intent | None:
     if "forget" in requests:
         return Intent.FORGET
     if "unsubscribe" in requests:
@@ -583,10 +599,12 @@ def _intent(parsed: _Text, named: bool, requests: set[str | None], states: _Stat
     # "How do I use this?" asks about Hali itself, not for another way to reach a service.
     if "help_use" in requests and not named:
         return Intent.HELP
+    return None
+
+
+def _free_intent(parsed: _Text, named: bool, requests: set[str | None], states: _States, report: float) -> Intent:
     if _WORKAROUND.score(parsed) >= 3:
         return Intent.WORKAROUND
-
-    report = _REPORT.score(parsed)
     other = _OTHER.score(parsed)
     if other >= 5 or (other >= 3 and not any(parsed.questions)):
         return Intent.OTHER

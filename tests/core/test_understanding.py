@@ -413,3 +413,21 @@ def test_the_verb_of_a_schedule_question_is_not_the_state(understander: Understa
 )
 def test_requests_are_read_in_their_everyday_forms(understander: Understander, text: str, intent: Intent) -> None:
     assert understander.understand(text).intent is intent
+
+
+@pytest.mark.parametrize(
+    ("text", "unsure"),
+    [
+        ("mpesa iko down", True),
+        ("helb *642# haiwork", True),
+        ("Sipati OTP ya ecitizen", False),
+        ("SHA system iko down, hospitali wanasema hawawezi ku-verify", False),
+        ("mpesa iko down?", False),
+    ],
+)
+def test_a_report_that_only_says_the_service_is_down_is_unsure(
+    understander: Understander, text: str, unsure: bool
+) -> None:
+    result = understander.understand(text)
+    assert result.unsure is unsure
+    assert result.intent is (Intent.STATUS if text.endswith("?") else Intent.REPORT)

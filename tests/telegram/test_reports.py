@@ -93,6 +93,16 @@ async def test_free_text_in_swahili_starts_the_flow_with_the_service_filled_in(h
     assert_nothing_rejected(hali.api)
 
 
+async def test_saying_only_that_a_service_is_down_gets_the_card_that_offers_the_report(hali: Harness) -> None:
+    # "mpesa iko down" may be a question without its question mark: the card answers it either way.
+    card = await hali.say(JUMA, "mpesa iko down", language_code="sw")
+    assert "M-Pesa (Safaricom)" in card.plain_text and "Unachoweza kufanya" in card.plain_text
+    assert button_data(card, "Ripoti tatizo") == "rp:mpesa"
+    assert await reports_of(hali).flow(JUMA) is None
+    records = await hali.tap(JUMA, card, "Ripoti tatizo", language_code="sw")
+    assert any("Ripoti tatizo la M-Pesa" in (r.plain_text or "") for r in records)
+
+
 async def test_the_status_card_has_a_report_button_that_opens_the_flow(hali: Harness) -> None:
     card = await hali.say(ALICE, "is kra down?")
     assert button_data(card, "Report a problem") == "rp:kra"
