@@ -46,6 +46,7 @@ ENGLISH_WORDS = frozenset(
     unavailable unpaid invalid date birth name times there then so sure opened log into
     again everything something nothing about out off over under only even ever never always
     same person office won match help shift taken thx cool cheers menu list show options
+    unaware alike alive align alien liking america american analysis analyse analyze amend vitamin
     """.split()
 )
 
@@ -99,6 +100,9 @@ SWAHILI_NEGATIVE = (
 )
 # infinitives: kulipa, kuverify, kuregister, kudownload
 SWAHILI_INFINITIVE = r"ku[a-z]{3,}"
+# English words that happen to fit the patterns above ("unable" is u-na-ble, "amended" a-me-nded) end
+# like English words; a Swahili verb, even on an English stem ("inaload", "imecrash"), does not.
+ENGLISH_ENDING = r"(?:able|ible|ed|ized|ised|ous|ment|ity|ness|ics|ysis|ive)$"
 
 # --- intent phrases ---------------------------------------------------------------------------------
 

@@ -241,6 +241,7 @@ _IMPLIED = tuple((re.compile(rf"(?<!\w)(?:{p})(?!\w)"), sid) for p, sid in lx.IM
 _SYMPTOMS = tuple((re.compile(rf"(?<!\w)(?:{p})(?!\w)"), Symptom(name)) for name, p in lx.SYMPTOMS)
 _SW_VERB = re.compile(rf"(?:{lx.SWAHILI_VERB}|{lx.SWAHILI_NEGATIVE}|{lx.SWAHILI_INFINITIVE})")
 _SW_NEGATIVE = re.compile(lx.SWAHILI_NEGATIVE)
+_ENGLISH_ENDING = re.compile(lx.ENGLISH_ENDING)
 
 _KNOWN_WORDS = (
     lx.SWAHILI_WORDS
@@ -658,7 +659,7 @@ def _language(parsed: _Text, consumed: set[int], intent: Intent) -> str | None:
         elif intent is Intent.GREETING and tok in lx.GREETINGS_SW:
             # "form", "sema": Sheng greetings that are ordinary words elsewhere
             sw += 1
-        elif tok.isalpha() and _SW_VERB.fullmatch(tok):
+        elif tok.isalpha() and _SW_VERB.fullmatch(tok) and not _ENGLISH_ENDING.search(tok):
             sw += 1.5
     if max(sw, en) < 0.5:
         return None

@@ -431,3 +431,14 @@ def test_a_report_that_only_says_the_service_is_down_is_unsure(
     result = understander.understand(text)
     assert result.unsure is unsure
     assert result.intent is (Intent.STATUS if text.endswith("?") else Intent.REPORT)
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [("unable to login", "en"), ("payment unauthorized", "en"), ("still unable", "en"),
+     ("inaload tu", "sw"), ("imeblockiwa", "sw"), ("nimerefresh mara tatu", "sw")],
+)
+def test_english_words_that_look_like_swahili_verbs_count_as_english(
+    understander: Understander, text: str, language: str
+) -> None:
+    assert understander.understand(text).language == language
