@@ -11,10 +11,20 @@ For each part: accuracy of intent, service and language, the share of messages w
 intent recall per intent, accuracy per register (English, Swahili, Sheng, mixed), and the most common
 intent confusions.
 
+``--model`` also scores two statistical readers, both over character 2-4-grams of each word, words
+and word pairs of the normalised text, written here in plain Python so that Hali would need no new
+dependency if one were kept: a multinomial naive Bayes (add-0.3 smoothing) and a multinomial logistic
+regression (SGD, 30 epochs, L2 1e-4). Each predicts intent, service and language separately. They are
+trained on the development part; their development scores are 5-fold cross-validated (a model scored
+on what it learnt from says nothing). Then the combination that could be kept without losing the
+rules' explanations: the rules decide, and the model is asked only where the rules found nothing (the
+intent when the rules say "other" with no service, the language when the rules have none).
+
 Run from the repository root:
 
     python benchmarks/understanding_accuracy.py
     python benchmarks/understanding_accuracy.py --part development --misses
+    python benchmarks/understanding_accuracy.py --model
 
 It prints numbers; it exits non-zero only when the benchmark itself cannot run.
 """
@@ -22,16 +32,20 @@ It prints numbers; it exits non-zero only when the benchmark itself cannot run.
 from __future__ import annotations
 
 import argparse
+import itertools
+import math
+import random
 import sys
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
 from bot.catalog.loader import load_catalog
-from bot.core.understanding import Understander
+from bot.core.understanding import Understander, normalise
 from tests.core import corpus
 from tests.core.understanding_cases import CASES
 
@@ -121,15 +135,177 @@ def report(name: str, part: str, read: Reader, *, show_misses: bool) -> Score:
     return total
 
 
+# --- statistical readers ---------------------------------------------------------------------------
+
+
+def features(text: str) -> list[str]:
+    """Character 2-4-grams of each word (with its edges), the words, and pairs of neighbouring words."""
+    words = normalise(text).split()
+    out = [f"w:{w}" for w in words] + [f"b:{a}_{b}" for a, b in itertools.pairwise(words)]
+    for word in words:
+        padded = f" {word} "
+        out += [padded[i:i + n] for n in (2, 3, 4) for i in range(len(padded) - n + 1)]
+    return out
+
+
+class Classifier(Protocol):
+    def fit(self, rows: Sequence[list[str]], labels: Sequence[str]) -> Classifier: ...
+    def predict(self, row: list[str]) -> tuple[str, float]: ...
+
+
+class NaiveBayes:
+    def __init__(self, alpha: float = 0.3) -> None:
+        self.alpha = alpha
+
+    def fit(self, rows: Sequence[list[str]], labels: Sequence[str]) -> NaiveBayes:
+        self.prior = Counter(labels)
+        self.counts: dict[str, Counter[str]] = {c: Counter() for c in self.prior}
+        for row, label in zip(rows, labels, strict=True):
+            self.counts[label].update(row)
+        self.vocabulary = {f for counts in self.counts.values() for f in counts}
+        size = len(self.vocabulary)
+        self.denominator = {c: math.log(sum(n.values()) + self.alpha * size) for c, n in self.counts.items()}
+        return self
+
+    def predict(self, row: list[str]) -> tuple[str, float]:
+        total = sum(self.prior.values())
+        scores = {}
+        for label, counts in self.counts.items():
+            known = [f for f in row if f in self.vocabulary]
+            scores[label] = math.log(self.prior[label] / total) + sum(
+                math.log(counts[f] + self.alpha) - self.denominator[label] for f in known)
+        return _best(scores)
+
+
+class LogisticRegression:
+    def __init__(self, epochs: int = 30, rate: float = 0.3, l2: float = 1e-4) -> None:
+        self.epochs, self.rate, self.l2 = epochs, rate, l2
+
+    def fit(self, rows: Sequence[list[str]], labels: Sequence[str]) -> LogisticRegression:
+        self.labels = sorted(set(labels))
+        self.weights: dict[str, defaultdict[str, float]] = {c: defaultdict(float) for c in self.labels}
+        data = list(zip(rows, labels, strict=True))
+        rng = random.Random(1)
+        for _ in range(self.epochs):
+            rng.shuffle(data)
+            for row, label in data:
+                probabilities = self._probabilities(row)
+                present = set(row)
+                scale = 1 / math.sqrt(max(1, len(present)))
+                for c in self.labels:
+                    gradient = (probabilities[c] - (c == label)) * scale
+                    w = self.weights[c]
+                    for f in present:
+                        w[f] -= self.rate * (gradient + self.l2 * w[f])
+        return self
+
+    def _probabilities(self, row: list[str]) -> dict[str, float]:
+        present = set(row)
+        scale = 1 / math.sqrt(max(1, len(present)))
+        scores = {c: scale * sum(self.weights[c].get(f, 0.0) for f in present) for c in self.labels}
+        top = max(scores.values())
+        exp = {c: math.exp(v - top) for c, v in scores.items()}
+        total = sum(exp.values())
+        return {c: v / total for c, v in exp.items()}
+
+    def predict(self, row: list[str]) -> tuple[str, float]:
+        probabilities = self._probabilities(row)
+        label = max(probabilities, key=lambda c: probabilities[c])
+        return label, probabilities[label]
+
+
+def _best(scores: dict[str, float]) -> tuple[str, float]:
+    label = max(scores, key=lambda c: scores[c])
+    top = scores[label]
+    return label, 1 / sum(math.exp(v - top) for v in scores.values())
+
+
+@dataclass
+class Model:
+    """One classifier per label, trained on the same messages."""
+
+    intent: Classifier
+    service: Classifier
+    language: Classifier
+
+    def read(self, text: str) -> tuple[str, str | None, str | None, float]:
+        row = features(text)
+        intent, confidence = self.intent.predict(row)
+        service = self.service.predict(row)[0]
+        language = self.language.predict(row)[0]
+        return intent, None if service == "-" else service, None if language == "-" else language, confidence
+
+
+def train(make: Callable[[], Classifier], items: Sequence[Labelled]) -> Model:
+    rows = [features(item.text) for item in items]
+    return Model(make().fit(rows, [i.intent for i in items]),
+                 make().fit(rows, [i.service or "-" for i in items]),
+                 make().fit(rows, [i.language or "-" for i in items]))
+
+
+def model_reader(model: Model) -> Reader:
+    def read(text: str) -> tuple[str, str | None, str | None]:
+        return model.read(text)[:3]
+
+    return read
+
+
+def combined_reader(rules: Reader, model: Model) -> Reader:
+    """The rules decide; the model fills only what they leave open."""
+
+    def read(text: str) -> tuple[str, str | None, str | None]:
+        intent, service, language = rules(text)
+        m_intent, _, m_language, _ = model.read(text)
+        if intent == "other" and service is None:
+            intent = m_intent
+        return intent, service, language if language is not None else m_language
+
+    return read
+
+
+def cross_validated(make: Callable[[], Classifier], items: Sequence[Labelled], rules: Reader | None,
+                    folds: int = 5) -> dict[str, tuple[str, str | None, str | None]]:
+    """Each development message read by a model trained on the other folds (and combined, with rules)."""
+    order = list(range(len(items)))
+    random.Random(0).shuffle(order)
+    answers = {}
+    for fold in range(folds):
+        held = set(order[fold::folds])
+        model = train(make, [items[i] for i in order if i not in held])
+        read = model_reader(model) if rules is None else combined_reader(rules, model)
+        for i in held:
+            answers[items[i].text] = read(items[i].text)
+    return answers
+
+
+def report_models(parts: Sequence[str], rules: Reader, *, show_misses: bool) -> None:
+    development = corpus.load("development")
+    for name, make in (("naive Bayes", NaiveBayes), ("logistic regression", LogisticRegression)):
+        model = train(make, development)
+        for part in parts:
+            if part == "development":
+                alone = cross_validated(make, development, None)
+                both = cross_validated(make, development, rules)
+                report(f"{name} (5-fold)", part, alone.__getitem__, show_misses=False)
+                report(f"rules + {name} (5-fold)", part, both.__getitem__, show_misses=show_misses)
+            else:
+                report(name, part, model_reader(model), show_misses=False)
+                report(f"rules + {name}", part, combined_reader(rules, model), show_misses=show_misses)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--part", choices=(*PARTS, "all"), default="all")
     parser.add_argument("--misses", action="store_true", help="list the misses (never for the held-out part)")
+    parser.add_argument("--model", action="store_true",
+                        help="also score statistical readers trained on the development part, and the combination")
     args = parser.parse_args(argv)
     parts = PARTS if args.part == "all" else (args.part,)
     read = rules_reader()
     for part in parts:
         report("rules", part, read, show_misses=args.misses)
+    if args.model:
+        report_models(parts, read, show_misses=args.misses)
     return 0
 
 
