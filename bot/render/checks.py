@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from babel.dates import format_datetime
-
 from bot.catalog.model import Service
 from bot.core.board import Snapshot
 from bot.core.checks import CheckView, Outcome, Uptime
@@ -63,8 +61,8 @@ def check_lines(t: Translator, view: CheckView | None, now: datetime) -> list[st
 
 
 def day_and_time(t: Translator, moment: datetime) -> str:
-    """'Sunday 6 December, 18:00' / 'Jumapili 6 Desemba, 18:00' in East Africa Time."""
-    return format_datetime(moment.astimezone(EAT), "EEEE d MMMM, HH:mm", locale=t.locale)
+    """'Sunday 6 December, 18:00' / 'Jumapili 6 Desemba, saa 18:00' in East Africa Time."""
+    return t.day_time(moment)
 
 
 def window_text(t: Translator, occ: Occurrence, now: datetime) -> str:

@@ -58,7 +58,7 @@ async def test_a_monthly_kra_window_shows_as_planned_then_under_maintenance_then
     assert "Planned maintenance on Friday 4 December, 18:00–22:00 EAT: iTax maintenance" in card.plain
     assert "No problems known" in card.plain
     sw = await engine.card("kra", "sw")
-    assert sw is not None and "Ijumaa 4 Desemba, 18:00–22:00 EAT: Matengenezo ya iTax" in sw.plain
+    assert sw is not None and "Ijumaa 4 Desemba, saa 18:00 hadi saa 22:00 EAT: Matengenezo ya iTax" in sw.plain
 
     clock.now = eat(2026, 12, 4, 19, 0).astimezone(UTC)
     status = (await engine.board.snapshot()).status("kra")

@@ -59,7 +59,7 @@ async def test_a_status_question_gets_the_card_with_incident_and_workarounds(hal
 
     sw = await hali.say(JUMA, "kwani ecitizen imekufa tena?")
     assert "eCitizen: Haipatikani" in sw.plain_text
-    assert "Tangu 09:40 EAT, dakika 25 zilizopita" in sw.plain_text
+    assert "Tangu saa 09:40 EAT (dakika 25 zilizopita)" in sw.plain_text
     assert "Malipo yanakataa" in sw.plain_text and "Lipa kwenye Kituo cha Huduma" in sw.plain_text
     assert_nothing_rejected(hali.api)
 

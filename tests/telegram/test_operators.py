@@ -210,7 +210,7 @@ async def test_an_operator_plans_maintenance_and_citizens_see_it(hali: Harness) 
     card = await hali.say(CITIZEN, "is itax working?")
     assert "Planned maintenance on Sunday 29 November, 18:00–22:00 EAT: iTax upgrade" in card.plain_text
     sw = await hali.say(CITIZEN + 1, "itax inafanya kazi?", language_code="sw")
-    assert "Jumapili 29 Novemba, 18:00–22:00 EAT: Matengenezo ya iTax" in sw.plain_text
+    assert "Jumapili 29 Novemba, saa 18:00 hadi saa 22:00 EAT: Matengenezo ya iTax" in sw.plain_text
 
     hali.clock.advance(days=1, hours=-1)  # Sunday 08:40 EAT… then into the window
     hali.clock.advance(hours=10)
