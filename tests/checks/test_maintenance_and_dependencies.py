@@ -111,4 +111,4 @@ async def test_a_dependency_under_maintenance_is_worded_as_such(store: Store, cl
     await store.schedule_maintenance("ecitizen", clock() - timedelta(hours=1), clock() + timedelta(hours=1),
                                      Text("Pesaflow upgrade"), actor="cli")
     card = await Engine(make_board(store, max_age=0), clock=clock).card("kra", "sw")
-    assert card is not None and "kwa sababu eCitizen inafanyiwa matengenezo" in card.plain
+    assert card is not None and "kwa sababu ya matengenezo ya eCitizen" in card.plain

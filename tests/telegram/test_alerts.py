@@ -60,7 +60,7 @@ async def test_subscribe_command_in_english_then_an_incident_reaches_the_chat(ha
 
 async def test_free_text_subscribes_in_swahili_and_alerts_come_in_swahili(hali: Harness) -> None:
     reply = await hali.say(JUMA, "Nifahamishe ecitizen ikirudi")
-    assert "Hali itakujulisha eCitizen" in reply.plain_text
+    assert "Hali itakujulisha kuhusu eCitizen: huduma ikikatika" in reply.plain_text
     reply = await hali.say(JUMA, "Nitumie arifa za NTSA")
     assert "NTSA" in reply.plain_text
     assert sorted(await hali.store.outbox.subscriptions(JUMA)) == ["ecitizen", "ntsa"]
@@ -71,7 +71,7 @@ async def test_free_text_subscribes_in_swahili_and_alerts_come_in_swahili(hali: 
     await deliver(hali)
     down, back = hali.api.messages_to(JUMA)[-2:]
     assert "Malipo yanakataa" in (down.plain_text or "")
-    assert "eCitizen inafanya kazi tena" in (back.plain_text or "")
+    assert "eCitizen: huduma inafanya kazi tena" in (back.plain_text or "")
     assert "Fixed (kwa Kiingereza)" in (back.plain_text or "")
 
 

@@ -49,7 +49,7 @@ async def test_an_operator_resolve_sends_one_follow_up_in_the_reporters_language
     received = hali.api.messages_to(JUMA)[before:]
     assert len(received) == 1, [r.plain_text for r in received]
     text = received[0].plain_text or ""
-    assert "KRA iTax inafanya kazi tena" in text
+    assert "KRA iTax: huduma inafanya kazi tena" in text
     assert "R-" in text, "the follow-up names the report"
     assert "KRA iTax is working again" in (hali.api.messages_to(OTHER)[-1].plain_text or "")
     assert await reported_chat_ids(hali) == [None], "the chat id is dropped once the message is queued"
