@@ -113,7 +113,7 @@ async def test_the_status_card_button_shows_and_flips_the_state(hali: Harness) -
 async def test_a_subscriber_to_all_sees_stop_on_every_card(hali: Harness) -> None:
     await hali.command(JUMA, "subscribe", "zote", language_code="sw")
     card = await hali.command(JUMA, "status", "kra", language_code="sw")
-    assert button_data(card, "Acha arifa") == "x:kra"
+    assert button_data(card, "Zima arifa") == "x:kra"
 
 
 async def test_subscribe_without_a_service_offers_choices_and_all(hali: Harness) -> None:

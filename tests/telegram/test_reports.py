@@ -302,7 +302,7 @@ async def test_the_crowd_signal_shows_on_the_card_below_an_incident(hali: Harnes
     assert card.plain_text.index("Payments down") < card.plain_text.index("Citizens report problems")
 
     sw = await hali.say(JUMA, "ecitizen iko down?")
-    assert "Wananchi wanaripoti matatizo (haijathibitishwa)" in sw.plain_text
+    assert "Wananchi wanaripoti matatizo (hayajathibitishwa)" in sw.plain_text
     assert_nothing_rejected(hali.api)
 
 
