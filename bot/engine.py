@@ -18,7 +18,7 @@ from bot.core.understanding import Intent, Symptom, Understander, Understanding
 from bot.i18n import Translator, choose_language, translator
 from bot.render import Reply
 from bot.render import notify as notify_texts
-from bot.render.checks import card_extra
+from bot.render.checks import card_extra, dependency_lines, maintenance_lines
 from bot.subscriptions import Subscriptions, SubscriptionStore
 
 # Long messages are answered from their beginning; nobody asks about a service in paragraph ten.
@@ -104,7 +104,7 @@ class Engine:
         if u.intent in (Intent.SUBSCRIBE, Intent.UNSUBSCRIBE):
             if chat_id is None or self.outbox is None:
                 service = snapshot.catalog.get(u.service) if u.service else None
-                reply = notify_texts.subscribe_elsewhere(t, service)
+                reply = notify_texts.subscribe_elsewhere(t, service, unsubscribe=u.intent is Intent.UNSUBSCRIBE)
             else:
                 reply = await self.subscriptions.understood(chat_id, u, lang)
             return Answer(u.intent, u.service, lang, reply, u.symptom)
@@ -128,7 +128,7 @@ class Engine:
             return self._clarify(t, snapshot, u)
         status = snapshot.status(service.id)
         if u.intent is Intent.WORKAROUND:
-            return render.workarounds(t, service, status, now)
+            return render.workarounds(t, service, status, now, _workaround_extra(t, snapshot, service, now))
         return self._card(t, snapshot, service, now, subscribed=subscribed)
 
     def _card(self, t: Translator, snapshot: Snapshot, service: Service, now: datetime, *,
@@ -194,7 +194,9 @@ class Engine:
         service = snapshot.catalog.get(service_id)
         if service is None:
             return None
-        return render.workarounds(translator(lang), service, snapshot.status(service_id), self.clock())
+        t, now = translator(lang), self.clock()
+        return render.workarounds(t, service, snapshot.status(service_id), now,
+                                  _workaround_extra(t, snapshot, service, now))
 
     async def services_list(self, lang: str) -> Reply:
         snapshot = await self.board.snapshot()
@@ -206,6 +208,12 @@ def _render_card(t: Translator, snapshot: Snapshot, service: Service, now: datet
     """The status card, with the dependency, maintenance and check lines the snapshot knows."""
     extra = card_extra(t, snapshot, service.id, now)
     return render.status_card(t, service, snapshot.status(service.id), now, extra, subscribed=subscribed)
+
+
+def _workaround_extra(t: Translator, snapshot: Snapshot, service: Service, now: datetime) -> list[str]:
+    """What "what can I do instead?" says about the state besides its own: dependencies, maintenance."""
+    return dependency_lines(t, snapshot, service.id) + maintenance_lines(
+        t, snapshot.planned.get(service.id, ()), now)
 
 
 def _services(catalog: Catalog, ids: tuple[str, ...] | list[str]) -> list[Service]:

@@ -81,3 +81,23 @@ async def test_asking_for_every_service_lists_every_service(store: Store, clock:
 def _data(answer: object) -> list[str]:
     reply = answer.reply  # type: ignore[attr-defined]
     return [b.data for row in reply.buttons for b in row if b.data]
+
+
+async def test_what_to_do_instead_says_what_is_down_and_not_to_pay_twice_once(store: Store, clock: FrozenClock) -> None:
+    await store.open_incident("ecitizen", State.MAJOR_OUTAGE, Text("Payments failing"), actor="cli")
+    engine = Engine(make_board(store, max_age=60), clock=clock)
+    answer = await engine.answer("Nawezaje kulipa KRA kama eCitizen iko down?")
+    text = answer.reply.plain
+    assert answer.intent is Intent.WORKAROUND and answer.service == "kra"
+    assert "Malipo yanaweza kushindikana kwa sababu ya tatizo la eCitizen (Haipatikani)" in text
+    assert text.count("Usilipe mara mbili") == 1
+    own = await engine.answer("What can I do if eCitizen is down?")
+    assert "🔴 Major outage\nSince " in own.reply.plain and own.reply.plain.count("pay twice") == 1
+
+
+async def test_alerts_asked_for_outside_telegram_name_the_right_command(store: Store, clock: FrozenClock) -> None:
+    engine = Engine(make_board(store, max_age=60), clock=clock)
+    stop = await engine.answer("acha kunitumia arifa za kra")
+    assert "/unsubscribe kra" in stop.reply.plain and "/subscribe" not in stop.reply.plain
+    start = await engine.answer("nijulishe kra ikirudi")
+    assert "/subscribe kra" in start.reply.plain

@@ -125,6 +125,13 @@ def test_no_swahili_template_adds_saa_before_a_formatted_clock_time() -> None:
     assert doubled == []
 
 
+def test_the_language_choice_is_confirmed_in_the_language_chosen() -> None:
+    from bot.render import language_set
+
+    assert language_set(translator("en")).plain == "Done: I will answer you in English."
+    assert language_set(translator("sw")).plain == "Sawa: nitakujibu kwa Kiswahili."
+
+
 def test_the_language_choice_follows_its_order() -> None:
     assert choose_language(stored="en", detected="sw", telegram_code="sw") == "en"
     assert choose_language(stored=None, detected="sw", telegram_code="en") == "sw"

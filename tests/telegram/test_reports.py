@@ -67,7 +67,7 @@ async def test_report_command_runs_the_whole_flow_in_english(hali: Harness) -> N
     answer = edited(await hali.tap(ALICE, ask, "Yes, tell me"))
     text = answer.plain_text or ""
     assert "Your report is saved as R-" in text
-    assert "Nobody else has reported eCitizen in the last hour." in text
+    assert "Nobody else has reported a problem with eCitizen in the last hour." in text
     assert "What you can do" in text
     assert "Hali will message you once when eCitizen works again." in text
     assert "subscribe" not in text.lower()

@@ -207,7 +207,7 @@ async def test_reports_summarises_citizens_reports_escaped_in_the_operators_lang
     reply = await hali.command(OPERATOR, "reports")
     text = reply.plain_text or ""
     assert "Reports in the last 24 hours" in text
-    assert "KRA iTax: 2 reports (2 counted, 0 flagged)" in text and "• Very slow: 2" in text
+    assert "KRA iTax: 2 reports (2 counted, 0 flagged as suspicious)" in text and "• Very slow: 2" in text
     assert len(text) <= 4096
     one = await hali.command(OPERATOR, "reports", "sha 2")
     assert "No reports in the last 2 hours." in (one.plain_text or "")
