@@ -25,6 +25,12 @@ Run from the repository root:
     python benchmarks/understanding_accuracy.py
     python benchmarks/understanding_accuracy.py --part development --misses
     python benchmarks/understanding_accuracy.py --model
+    python benchmarks/understanding_accuracy.py --timing   # Engine.answer over the corpus
+
+``--timing`` answers every message of the corpus and the table with ``Engine.answer`` on a SQLite store
+with the bundled catalogue and two open incidents (so cards carry incidents and dependency lines), on
+the board ``hali run`` uses: first with a new engine (nothing remembered), then four more passes (short
+texts' understanding remembered, cards kept per second, as in production). Also ``understand`` alone.
 
 It prints numbers; it exits non-zero only when the benchmark itself cannot run.
 """
@@ -32,10 +38,13 @@ It prints numbers; it exits non-zero only when the benchmark itself cannot run.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import itertools
 import math
 import random
 import sys
+import tempfile
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -293,13 +302,80 @@ def report_models(parts: Sequence[str], rules: Reader, *, show_misses: bool) -> 
                 report(f"rules + {name}", part, combined_reader(rules, model), show_misses=show_misses)
 
 
+# --- timing -------------------------------------------------------------------------------------------
+
+
+def _line(name: str, seconds: Sequence[float]) -> str:
+    ordered = sorted(seconds)
+
+    def at(q: float) -> float:
+        return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    return (f"{name}: n={len(ordered)} mean {1000 * sum(ordered) / len(ordered):.3f} ms, p50 {at(0.5):.3f} ms, "
+            f"p99 {at(0.99):.3f} ms, max {1000 * ordered[-1]:.3f} ms")
+
+
+async def _time_engine(texts: Sequence[str]) -> None:
+    from bot.catalog.model import Text
+    from bot.cli import ensure_ready
+    from bot.config import Settings
+    from bot.core.status import State
+    from bot.engine import Engine
+    from bot.sources import status_board
+    from bot.store.repo import Store
+
+    clock = time.perf_counter
+    with tempfile.TemporaryDirectory(prefix="hali-timing-") as tmp:
+        store = Store.from_url(f"sqlite+aiosqlite:///{tmp}/hali.db")
+        try:
+            await ensure_ready(store)
+            await store.open_incident("ecitizen", State.MAJOR_OUTAGE, Text("Payments failing", "Malipo yanashindikana"),
+                                      actor="bench")
+            await store.open_incident("ntsa", State.PARTIAL_OUTAGE, Text("Smart DL renewals slow"), actor="bench")
+            settings = Settings()
+            engine = Engine(status_board(store, settings, max_age=settings.status_cache_seconds))
+            await engine.answer("warm up: is kra down?")
+            first: list[float] = []
+            for text in texts:
+                started = clock()
+                await engine.answer(text)
+                first.append(clock() - started)
+            again: list[float] = []
+            for _ in range(4):
+                for text in texts:
+                    started = clock()
+                    await engine.answer(text)
+                    again.append(clock() - started)
+        finally:
+            await store.close()
+    print(_line("Engine.answer, first pass", first))
+    print(_line("Engine.answer, passes 2-5", again))
+
+
+def report_timing() -> None:
+    texts = [item.text for part in PARTS for item in load(part)]
+    understander = Understander(load_catalog())
+    alone = []
+    for text in texts * 3:
+        started = time.perf_counter()
+        understander.understand(text)
+        alone.append(time.perf_counter() - started)
+    print()
+    print(_line("Understander.understand", alone))
+    asyncio.run(_time_engine(texts))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--part", choices=(*PARTS, "all"), default="all")
     parser.add_argument("--misses", action="store_true", help="list the misses (never for the held-out part)")
     parser.add_argument("--model", action="store_true",
                         help="also score statistical readers trained on the development part, and the combination")
+    parser.add_argument("--timing", action="store_true", help="time Engine.answer over the corpus instead")
     args = parser.parse_args(argv)
+    if args.timing:
+        report_timing()
+        return 0
     parts = PARTS if args.part == "all" else (args.part,)
     read = rules_reader()
     for part in parts:
