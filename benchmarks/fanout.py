@@ -50,7 +50,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_fake(rate: int | None, *, paid: bool = False, extra: tuple[str, ...] = ()) -> tuple[subprocess.Popen[bytes], str]:
+def start_fake(rate: int | None, *, paid: bool = False,
+               extra: tuple[str, ...] = ()) -> tuple[subprocess.Popen[bytes], str]:
     """The fake Bot API in a process of its own, enforcing `rate` (on paid broadcasts with `paid`)."""
     port = free_port()
     command = [sys.executable, "-m", "tests.fakes.botapi", "--port", str(port), "--no-keep-requests", *extra]

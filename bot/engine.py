@@ -18,7 +18,7 @@ from bot.core.understanding import Intent, Symptom, Understander, Understanding
 from bot.i18n import Translator, choose_language, translator
 from bot.render import Reply
 from bot.render import notify as notify_texts
-from bot.render.checks import card_extra
+from bot.render.checks import card_extra, dependency_lines, maintenance_lines
 from bot.subscriptions import Subscriptions, SubscriptionStore
 
 # Long messages are answered from their beginning; nobody asks about a service in paragraph ten.
@@ -36,6 +36,7 @@ class Answer:
     language: str
     reply: Reply
     symptom: Symptom | None = None
+    unsure: bool = False  # a report that may be a status question: `reply` is the card (see Understanding)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -105,18 +106,20 @@ class Engine:
         if u.intent in (Intent.SUBSCRIBE, Intent.UNSUBSCRIBE):
             if chat_id is None or self.outbox is None:
                 service = snapshot.catalog.get(u.service) if u.service else None
-                reply = notify_texts.subscribe_elsewhere(t, service)
+                reply = notify_texts.subscribe_elsewhere(t, service, unsubscribe=u.intent is Intent.UNSUBSCRIBE)
             else:
                 reply = await self.subscriptions.understood(chat_id, u, lang)
             return Answer(u.intent, u.service, lang, reply, u.symptom)
         reply = self._reply(t, snapshot, u, subscribed=await self._subscribed(chat_id, u.service))
-        return Answer(u.intent, u.service, lang, reply, u.symptom)
+        return Answer(u.intent, u.service, lang, reply, u.symptom, u.unsure)
 
     def _reply(self, t: Translator, snapshot: Snapshot, u: Understanding, *, subscribed: bool = False) -> Reply:
         now = self.clock()
         service = snapshot.catalog.get(u.service) if u.service else None
         if u.intent is Intent.GREETING:
             return render.greeting(t)
+        if u.intent is Intent.THANKS:
+            return render.thanks(t)
         if u.intent is Intent.HELP:
             return render.help_text(t)
         if u.intent is Intent.LANGUAGE:
@@ -127,7 +130,7 @@ class Engine:
             return self._clarify(t, snapshot, u)
         status = snapshot.status(service.id)
         if u.intent is Intent.WORKAROUND:
-            return render.workarounds(t, service, status, now)
+            return render.workarounds(t, service, status, now, _workaround_extra(t, snapshot, service, now))
         return self._card(t, snapshot, service, now, subscribed=subscribed)
 
     def _card(self, t: Translator, snapshot: Snapshot, service: Service, now: datetime, *,
@@ -151,6 +154,9 @@ class Engine:
             return render.which_one(t, u.ambiguous, _services(catalog, u.ambiguous.services))
         if u.candidates:
             return render.did_you_mean(t, _services(catalog, u.candidates))
+        if u.intent is Intent.STATUS and u.all_services:
+            # "huduma zote", "orodha ya huduma": every service with its state.
+            return render.services_list(t, snapshot, self.clock())
         if u.intent is Intent.STATUS and not u.mentioned:
             # "is anything down?" / "system iko down?": the overview is the honest answer.
             return render.problems(t, snapshot, self.clock())
@@ -191,7 +197,9 @@ class Engine:
         service = snapshot.catalog.get(service_id)
         if service is None:
             return None
-        return render.workarounds(translator(lang), service, snapshot.status(service_id), self.clock())
+        t, now = translator(lang), self.clock()
+        return render.workarounds(t, service, snapshot.status(service_id), now,
+                                  _workaround_extra(t, snapshot, service, now))
 
     async def services_list(self, lang: str) -> Reply:
         snapshot = await self.board.snapshot()
@@ -204,6 +212,12 @@ def _render_card(t: Translator, snapshot: Snapshot, service: Service, now: datet
     extra = card_extra(t, snapshot, service.id, now)
     return render.status_card(t, service, snapshot.status(service.id), now, extra, subscribed=subscribed,
                               channel=channel)
+
+
+def _workaround_extra(t: Translator, snapshot: Snapshot, service: Service, now: datetime) -> list[str]:
+    """What "what can I do instead?" says about the state besides its own: dependencies, maintenance."""
+    return dependency_lines(t, snapshot, service.id) + maintenance_lines(
+        t, snapshot.planned.get(service.id, ()), now)
 
 
 def _services(catalog: Catalog, ids: tuple[str, ...] | list[str]) -> list[Service]:

@@ -31,6 +31,14 @@ def N_(message: str) -> str:
     return message
 
 
+# Babel date patterns, translated like any message, so that each language writes a clock time its own
+# way: the Swahili catalog quotes a word in ("'saa' HH:mm" gives "saa 09:40", never "saa tatu" Swahili
+# time). Templates then never add "saa" before a clock time themselves.
+CLOCK_PATTERN = N_("HH:mm")
+DATE_TIME_PATTERN = N_("d MMM yyyy, HH:mm")
+DAY_TIME_PATTERN = N_("EEEE d MMMM, HH:mm")
+
+
 class MissingCatalogError(RuntimeError):
     """A compiled .mo file is missing: run `pybabel compile` (see README)."""
 
@@ -55,15 +63,19 @@ class Translator:
         return _locale(self.lang)
 
     def time(self, moment: datetime) -> str:
-        """24-hour clock in East Africa Time ('09:40')."""
-        return format_time(moment.astimezone(EAT), "HH:mm", locale=self.locale)
+        """24-hour clock in East Africa Time ('09:40', 'saa 09:40')."""
+        return format_time(moment.astimezone(EAT), self._(CLOCK_PATTERN), locale=self.locale)
 
     def date_time(self, moment: datetime) -> str:
-        """A date and time in East Africa Time ('28 Nov 2026, 09:40')."""
-        return format_datetime(moment.astimezone(EAT), "d MMM yyyy, HH:mm", locale=self.locale)
+        """A date and time in East Africa Time ('28 Nov 2026, 09:40', '28 Nov 2026, saa 09:40')."""
+        return format_datetime(moment.astimezone(EAT), self._(DATE_TIME_PATTERN), locale=self.locale)
+
+    def day_time(self, moment: datetime) -> str:
+        """A weekday, date and time in East Africa Time ('Sunday 6 December, 18:00')."""
+        return format_datetime(moment.astimezone(EAT), self._(DAY_TIME_PATTERN), locale=self.locale)
 
     def ago(self, moment: datetime, now: datetime) -> str:
-        """How long ago, in words: 'dakika 5 zilizopita', '3 hours ago', 'just now'."""
+        """How long ago, in words: 'dakika 5 zilizopita', 'dakika moja iliyopita', '3 hours ago', 'just now'."""
         seconds = max(0, int((now - moment).total_seconds()))
         if seconds < 60:
             return self._("just now")
@@ -76,7 +88,8 @@ class Translator:
         return self.ngettext("{n} day ago", "{n} days ago", hours // 24)
 
     def since(self, moment: datetime, now: datetime) -> str:
-        """'Since 09:40 EAT, 25 minutes ago'; older than a day gives the date too."""
+        """'Since 09:40 EAT, 25 minutes ago' ('Tangu saa 09:40 EAT (dakika 25 zilizopita)'); older than a
+        day gives the date too."""
         local = moment.astimezone(EAT)
         if now - moment < timedelta(hours=20) and local.date() == now.astimezone(EAT).date():
             clock = self.time(moment)

@@ -154,8 +154,11 @@ class Subscriptions:
         t = translator(lang)
         catalog = await self._catalog()
         if chat_id is None:
-            return texts.subscribe_elsewhere(t, catalog.get(u.service) if u.service else None)
+            return texts.subscribe_elsewhere(t, catalog.get(u.service) if u.service else None,
+                                             unsubscribe=u.intent is Intent.UNSUBSCRIBE)
         if u.intent is Intent.SUBSCRIBE:
+            if u.service is None and u.all_services:
+                return await self.subscribe_id(chat_id, ALL_SERVICES, lang, catalog=catalog)
             if u.service is None:
                 candidates = [s for s in (catalog.get(c) for c in u.candidates) if s is not None]
                 return texts.choose_service(t, candidates or await self._common())

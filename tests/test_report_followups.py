@@ -22,7 +22,7 @@ async def test_reporters_who_asked_get_one_message_in_their_language_and_only_on
     messages = await report_follow_ups(reports, load_catalog(), "kra", clock())
     by_chat = {m.chat_id: m for m in messages}
     assert set(by_chat) == {11, 13}
-    assert "KRA iTax inafanya kazi tena" in by_chat[11].reply.plain
+    assert "KRA iTax: huduma inafanya kazi tena" in by_chat[11].reply.plain
     assert f"({first.reference})" in by_chat[11].reply.plain
     assert "KRA iTax is working again" in by_chat[13].reply.plain
     assert f"({second.reference})" in by_chat[13].reply.plain

@@ -106,14 +106,23 @@ class StatusBoard:
                 continue
             for service_id, signals in provided.items():
                 extra.setdefault(service_id, []).extend(signals)
+        views = await self.details.check_views(catalog) if self.details is not None else None
         statuses = {
             s.id: effective_status(
                 s.id, [*incident_signals(by_service.get(s.id, ())), *extra.get(s.id, ())],
-                automatically_checked=bool(s.checks),
+                automatically_checked=bool(s.checks) and _checks_have_run(views, s.id),
             )
             for s in catalog.services
         }
-        if self.details is None:
+        if self.details is None or views is None:
             return Snapshot(catalog, statuses)
-        return Snapshot(catalog, statuses, await self.details.check_views(catalog),
-                        await self.details.planned(catalog))
+        return Snapshot(catalog, statuses, views, await self.details.planned(catalog))
+
+
+def _checks_have_run(views: Mapping[str, CheckView] | None, service_id: str) -> bool:
+    """Whether a check has learnt something about the service (unknown without check views): a card
+    says the service is checked and fine only then, not above "checks have not run yet"."""
+    if views is None:
+        return True
+    view = views.get(service_id)
+    return view is not None and view.last_at is not None and not view.offline

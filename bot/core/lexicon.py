@@ -26,6 +26,7 @@ SWAHILI_WORDS = frozenset(
     apana sijui ukweli dakika wiki mwezi mwaka siku arifa ujumbe huduma namba kitambulisho
     leseni pasipoti yangu nyumbani ofisi bure haraka polepole tena pia ama aje kwenye ndani
     nina una ana tuna mna wana ku nayo ziko hiki hicho mwenyewe sawasawa
+    ahsante asanteni nashukuru tunashukuru shukran shukrani mungu akubariki akubariki zote orodha
     """.split()
 )
 
@@ -44,7 +45,8 @@ ENGLISH_WORDS = frozenset(
     anyone else also any some will would should shall have has had been isnt arent wasnt
     unavailable unpaid invalid date birth name times there then so sure opened log into
     again everything something nothing about out off over under only even ever never always
-    same person office won match help shift taken
+    same person office won match help shift taken thx cool cheers menu list show options
+    unaware alike alive align alien liking america american analysis analyse analyze amend vitamin
     """.split()
 )
 
@@ -57,14 +59,20 @@ ENGLISH_LOANWORDS = frozenset(
 )
 
 # Greeting words and what may stand next to them in a greeting-only message.
-GREETINGS_SW = frozenset({"niaje", "mambo", "sasa", "hujambo", "habari", "vipi", "form", "sema", "salama"})
+GREETINGS_SW = frozenset(
+    {"niaje", "mambo", "sasa", "hujambo", "hamjambo", "habari", "vipi", "form", "sema", "salama", "salaam", "salam",
+     "shikamoo", "rada", "sasawa"}
+)
 GREETINGS_EN = frozenset({"hello", "hi", "hey", "hallo", "greetings", "morning", "evening", "afternoon"})
 GREETING_FILLERS = frozenset(
     """
     yako zako bro boss sir madam mzee msee fam there good ya leo asubuhi jioni buda mkuu poa safi
-    niko everyone all za gani njema day guys
+    niko everyone all za gani njema day guys hali rafiki team
     """.split()
 )
+
+# Greetings that are phrases ("how are you", "uko aje"): a message of these and greeting words is a greeting.
+GREETING_PHRASES = r"how are you|how r u|hows it going|uko aje|mko aje|uko poa|habari gani|habari zenu"
 
 # Words that are neither language's marker but are common in messages; they are never fuzzy-matched
 # to a service name ("system" must not become "sha").
@@ -75,7 +83,8 @@ NEUTRAL_WORDS = frozenset(
     booking inspection registration renewal invoice receipt transaction contributions loan
     business company search details safari monday tuesday wednesday thursday friday saturday
     sunday bro boss pliz plz asap tokens line bot hospital nairobi mombasa kisumu nakuru eldoret
-    kenya kenyan government gava habari asante kesho centre center renew register verify
+    kenya kenyan government gava habari asante kesho centre center renew register verify password
+    passwords email mail mpira gmail browser browsers wifi network bundles
     """.split()
 )
 
@@ -91,15 +100,23 @@ SWAHILI_NEGATIVE = (
 )
 # infinitives: kulipa, kuverify, kuregister, kudownload
 SWAHILI_INFINITIVE = r"ku[a-z]{3,}"
+# English words that happen to fit the patterns above ("unable" is u-na-ble, "amended" a-me-nded) end
+# like English words; a Swahili verb, even on an English stem ("inaload", "imecrash"), does not.
+ENGLISH_ENDING = r"(?:able|ible|ed|ized|ised|ous|ment|ity|ness|ics|ysis|ive)$"
 
 # --- intent phrases ---------------------------------------------------------------------------------
 
 FORGET = (
-    r"(?:futa|mfute|nifute|ufute|mufute|delete|erase|remove|wipe|clear)\b(?:\s+\w+){0,4}?\s+"
-    r"(?:data|details|info|information|taarifa|records|history|everything|akaunti|account|kila kitu)",
+    r"(?:futa|mfute|nifute|ufute|mufute|\w*delete|erase|remove|wipe|clear)\b(?:\s+\w+){0,4}?\s+"
+    r"(?:data|details|info|information|taarifa|records|history|everything|akaunti|account|kila kitu|"
+    r"chat id|database)",
     r"forget (?:me|about me|my)",
+    r"(?:be )?forgotten",
     r"nisahau",
     r"sahau (?:mimi|data|kila kitu)",
+    # "nifute" is "erase me": the object is the writer
+    r"m?nifute",
+    r"sitaki (?:\w+ )?m?(?:ni)?hifadhi\w*",
 )
 
 UNSUBSCRIBE = (
@@ -113,14 +130,22 @@ UNSUBSCRIBE = (
     r"(?:ondoa|toa|futa|remove|cancel|delete)\b(?:\s+\w+){0,4}?\s+"
     r"(?:arifa|alerts?|notifications?|subscriptions?|updates?)",
     r"no more (?:alerts|messages|updates|notifications)",
+    r"stop (?:\w+ ){0,2}?(?:alerts?|notifications?|updates?|arifa)",
+    r"(?:zima|mute|silence|turn off|switch off|disable) (?:\w+ ){0,2}?"
+    r"(?:arifa|alerts?|notifications?|updates?|messages?)",
+    r"(?:dont|do not|no longer|never) (?:\w+ )?want (?:\w+ ){0,2}?(?:alerts?|updates?|notifications?|messages?|arifa)",
+    r"(?:ji|ni)ondoe",
     r"^stop$",
 )
 
 SUBSCRIBE = (
     r"subscribe",
-    r"nifahamishe",
-    r"nijulishe",
-    r"tujulishe",
+    r"sign me up",
+    # nijulishe, unijulishe, tujulishe, mnijulishe; nifahamishe; Sheng "nishtue" (nudge me)
+    r"\w*julishe",
+    r"\w*fahamishe",
+    r"\w*shtue",
+    r"niwekee (?:\w+ )?(?:alert|arifa)",
     r"nieleze \w+ ikirudi",
     r"niambie (?:\w+ ){0,3}?(?:ikirudi|ikirudi on|ikifunguka|ikianza)",
     r"nitumie (?:\w+ ){0,2}?(?:arifa|alerts?|messages?|sms|updates?|notifications?|ujumbe)",
@@ -144,13 +169,15 @@ WORKAROUND: tuple[tuple[str, float], ...] = (
     # asking for another channel: "badala ya online", "instead of the app"
     (r"(?:badala ya|instead of|other than) (?:the )?(?:online|app|website|site|mtandao|portal)", 3),
     (r"(?:ni|tu)?nawezaje", 3),
-    (r"(?:ni|tu)?naweza\b(?:\s+\w+){0,5}?\s+(?:aje|vipi|wapi|namna gani)", 3),
+    (r"(?:ni|tu)?naweza\b(?:\s+\w+){0,5}?\s+(?:aje|vipi|wapi|namna gani|nini)", 3),
     (r"(?:ni|tu)?naweza", 1.5),
     (r"(?:ni|tu)fanye (?:nini|aje|vipi|sasa)", 3),
     # "nitalipa aje?", "ninalipa vipi?": how will/do I ...
     (r"(?:ni|tu)(?:ta|na)[a-z]{3,} (?:\w+ )?(?:aje|vipi|namna gani)", 3),
     (r"what (?:can|should|do|shall) (?:i|we) do", 3),
     (r"what do i do", 3),
+    (r"(?:where|how|what) else", 3),
+    (r"what (?:are|r) (?:my|the) options|what options|chaguo (?:gani|lingine)", 3),
     (r"how (?:can|do|should|shall) (?:i|we)", 3),
     (r"where (?:can|do|should) (?:i|we)", 3),
     (r"is there (?:an? )?(?:other|another|alternative|way)", 3),
@@ -174,6 +201,7 @@ WORKAROUND: tuple[tuple[str, float], ...] = (
     (r"changed? (?:my )?(?:phone )?number", 3),
     (r"can i", 2),
     (r"badala ya", 1),
+    (r"without|bila", 1),
 )
 
 # First-person failures, error messages and third-party accounts: a report of what happened.
@@ -193,6 +221,10 @@ REPORT: tuple[tuple[str, float], ...] = (
     (r"unable to", 2),
     (r"cant", 2),
     (r"i (?:paid|have paid|ve paid|sent)", 3),
+    (r"(?:didnt|did not|havent|have not|never) (?:get|got|receive\w*)|not received|never (?:came|comes|arrived)", 3),
+    (r"(?:wont|doesnt|does not|will not) let me", 3),
+    (r"(?:nobody|no one|noone) (?:picks|answers|replies)|not picking|ha(?:wa)?pokei|hakuna anayepokea", 3),
+    (r"returns? (?:nothing|an? error|blank|empty|no results)", 2),
     (r"paid", 2),
     (r"(?:im|i am|i keep|keep) getting", 3),
     (r"getting (?:a|an|the)?\s?(?:error|blank|message|page)", 3),
@@ -200,7 +232,7 @@ REPORT: tuple[tuple[str, float], ...] = (
     (r"wanasema|anasema", 2),
     (r"(?:it|page|site|system) (?:says|keeps|shows)", 3),
     (r"says|saying", 2),
-    (r"inasema|inaniambia", 2),
+    (r"(?:i|u|zi|li|ki)nasema|inaniambia", 2),
     (r"keeps", 2),
     (r"inarudisha|inanirudisha", 2),
     (r"inaonyesha|inaonesha|inaleta", 2),
@@ -213,7 +245,7 @@ REPORT: tuple[tuple[str, float], ...] = (
     (r"\w*reflect\w*", 2),
     (r"hazijaingia|haziingii|haijaingia|haiingii|hazijafika|haijafika", 3),
     (r"haiji|haziji|hazikuja|haikuja", 2),
-    (r"imekataa|inakataa|rejected|declined|failed|inafail|imefail|fails", 2),
+    (r"imekataa|inakataa|rejected|declined|failed|failing|inafail|imefail|fails", 2),
     (r"timing out|times out|timed out", 2),
     (r"pending|unpaid", 2),
     (r"wrong|incorrect|vibaya|makosa|imekosewa|misspel\w*", 3),
@@ -232,9 +264,15 @@ STATE_DOWN = (
     r"haipatikani|hazipatikani|haiko on|not working|isnt working|not loading|doesnt work|dont work|"
     r"doesnt open|wont open|not opening|is down|are down|down|imekufa|zimekufa|iko chini|ziko chini|"
     r"imeenda chini|imekwama|zimekwama|stuck|imezima|imecrash|crashed|crashing|imeanguka|\w*zingua|"
-    r"iko na shida|ina shida|shida|tatizo|noma|problem|issues?|broken|offline|imeharibika"
+    r"iko na shida|ina shida|shida|tatizo|matatizo|hitilafu|noma|problems?|issues?|broken|offline|imeharibika|"
+    r"not responding|no response|hakuna jibu|"
+    # other negative verbs of a service (class 9, 10 and 3 subjects): haiendi, haziendi, haujibu,
+    # haidownload; "haina" (has no) and "haiko" (is not) say nothing on their own
+    r"(?:hai|hazi|hau)(?!na\b|ko\b)[a-z]{3,}"
 )
-STATE_SLOW = r"slow|inaload|inaloadi|loading|polepole|\w*chelewa|inachukua muda|takes forever|lagging|lag"
+STATE_SLOW = (
+    r"slow|inaload|inaloadi|loading|polepole|\w*chelewa|inachukua muda|takes forever|lagging|lag|late"
+)
 STATE_UP = (
     r"inafanya kazi|zinafanya kazi|inafanya|inawork|zinawork|working|works|work|iko on|ziko on|is on|"
     r"are on|iko sawa|ziko sawa|iko poa|ziko poa|up|running|online|back|imerudi|iko back|imerejea|"
@@ -245,9 +283,12 @@ STATE_ASK = r"iko aje|ziko aje|inaendelea aje|how is|hows|status|hali ya|ni mimi
 # A question starts with one of these, ends with "?", or ends with "ama"/"or" ("iko down ama?").
 QUESTION_START = frozenset(
     """
-    is are does do did can could will has have je kwani isnt arent any anyone hows
+    is are does do did can could will has have je kwani isnt arent any anyone hows what whats which why
+    where when who mbona
     """.split()
 )
+# ... or ends with one of these: "iko down ama?", "ni huduma ipi", "itarudi lini"
+QUESTION_END = frozenset({"ama", "or", "au", "gani", "ipi", "nini", "lini", "wapi", "vipi", "aje"})
 
 # Help: asking what the bot is for.
 HELP = (
@@ -264,19 +305,47 @@ HELP = (
     r"commands|menu|options",
     r"who are you|wewe ni nani",
     r"what is this|whats this|(?:ni )?nini hii|hii (?:bot |kitu )?ni (?:ya )?nini",
+    r"what can (?:this|the|hali) ?(?:bot|thing)? do",
+    r"(?:bot|hali|kitu) (?:hii )?(?:inafanya|unafanya|hufanya|inatumika|inafanyaje|inasaidia) ?(?:nini|aje|vipi)?",
+)
+# Asking how to use the bot: help, even though "how do I" / "nawezaje" otherwise asks for a workaround.
+HELP_USE = (
+    r"how (?:do|can|should) i use (?:you|this|it|hali|the bot)",
+    r"(?:ni|tu)?nawezaje (?:ku)?kutumia",
+    r"(?:nifanyeje|jinsi ya) (?:ku)?(?:kutumia|tumia)",
+    r"\w*tumia (?:hali|bot|hii bot)",
 )
 
 # Thanks, readiness of documents, personal records and schedule questions: not an outage question.
+# Thanks and blessings: answered "You're welcome" when nothing else is asked.
+THANKS = (
+    r"\w*(?:asante|ahsante)\w*|thanks|thank you|thx|thnx|shukran\w*|\w*shukuru|cheers|mungu akubariki|"
+    r"god bless"
+)
+
 OTHER: tuple[tuple[str, float], ...] = (
-    (r"asante|thanks|thank you|thx|shukran", 3),
     # A document being ready is a backlog question, not an outage.
     (r"(?:iko|ziko|imekuwa|is it|is|are) tayari|ready (?:for|to)|ready$|imefika|has arrived", 5),
     (r"kuchukua|collection|collect", 2),
     # Personal records the bot cannot see.
     (r"whats my|what is my|nipe (?:pin|namba|number)|(?:pin|namba|number) yangu ni", 5),
+    # Fees, requirements, coverage, ownership, how long something takes: questions Hali cannot answer.
+    (r"how much (?:is|does|do|are|will|would)|(?:bei|gharama) ya|\w+nagharimu|(?:pesa|shilingi|bob) ngapi|"
+     r"what (?:is|are) the (?:\w+ ){0,3}?(?:fees?|charges?|cost|price)", 5),
+    (r"what (?:documents|papers|requirements)|what do i need to|requirements|mahitaji|nahitaji (?:nini|vitu gani)", 5),
+    (r"\w*cover\w* (?:nini|what)|what does \w+ cover", 5),
+    (r"who owns|\w*nani anamiliki|who runs", 5),
+    (r"how long (?:does|will|do|did)|(?:ita|ina|hu)chukua (?:muda|siku|wiki) (?:gani|ngapi)", 5),
 )
 # "when does X start" without a state phrase asks for a schedule, not the state of the service.
-SCHEDULE = r"lini|when (?:does|will|do) (?:\w+ ){0,3}?(?:start|open|begin|close)"
+SCHEDULE = r"lini|deadline|when (?:is|does|will|do) (?:\w+ ){0,3}?(?:start|open|begin|close|deadline|due)"
+
+# Every service at once: "huduma zote", "orodha ya huduma", "all services", "show me the services".
+ALL_SERVICES = (
+    r"(?:huduma|services|systems?|mifumo|system) (?:zote|yote|all)|all (?:the )?(?:government )?(?:services|systems)|"
+    r"(?:orodha|list) (?:ya|of) (?:\w+ )?(?:huduma|services)|"
+    r"(?:show|list|nionyeshe|onyesha|niorodheshee)\b(?:\s+\w+){0,2}?\s+(?:services|huduma)"
+)
 
 # --- services ---------------------------------------------------------------------------------------
 
@@ -286,7 +355,7 @@ GENERIC_ALIASES = frozenset(
     """
     paybill pin tokens token tokeni stima id placement revision voter voters businessname logbook
     numberplate tcc prn nilreturns nilreturn landsearch landrent pollingstation companysearch
-    kitambulisho
+    kitambulisho inspection wapigakura mpigakura
     """.split()
 )
 
@@ -299,7 +368,9 @@ CONTEXT_MARKERS = frozenset(
 )
 CONTEXT_BIGRAMS = frozenset({("other", "than"), ("instead", "of"), ("badala", "ya"), ("kwa", "sababu")})
 # A service named right after one of these is the means, not the subject ("kulipa KRA kwa mpesa").
-INSTRUMENT_MARKERS = frozenset({"via", "through", "thru", "using", "kwa", "with", "by"})
+INSTRUMENT_MARKERS = frozenset({"via", "through", "thru", "using", "kwa", "with", "by", "at"})
+# Words that join two names into one question about both ("KRA na eCitizen ziko down?").
+COORDINATORS = frozenset({"na", "and", "or", "au", "ama", "&"})
 # Clause breaks inside a sentence.
 CONJUNCTIONS = frozenset({"lakini", "but", "ama", "or", "au", "then", "halafu", "alafu", "so"})
 
@@ -310,6 +381,9 @@ IMPLIED_SERVICE: tuple[tuple[str, str], ...] = (
     (r"otp", "ecitizen"),
     (r"mara mbili|paid twice|twice|\w*rudishiwa|refunds?", "ecitizen"),
     (r"in person|ana kwa ana|walk in", "huduma"),
+    # money sent to the wrong number is reversed by M-Pesa
+    (r"(?:sent|send|tuma|nimetuma|kutuma) (?:\w+ )?(?:money|pesa|cash) (?:\w+ ){0,2}?(?:wrong|isiyo sahihi|mbaya)|"
+     r"wrong number|(?:number|namba) isiyo sahihi", "mpesa"),
 )
 
 # --- symptoms, most specific first --------------------------------------------------------------------

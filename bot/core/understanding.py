@@ -10,20 +10,26 @@ Which service is the subject when several are named
 2. A service named in a condition or as the means ("kama ecitizen iko down", "if iTax is down",
    "kwa mpesa", "other than eCitizen") is context. The subject is the service named outside such
    clauses: "Nawezaje kulipa KRA kama ecitizen iko down?" is about KRA.
-3. One service left: it is the subject. Several different ones left: none is set and they are offered
-   as `candidates`, first named first. Only context services named: the same rule among them.
+3. One service left: it is the subject. Several different ones left: the one named in the sentence that
+   asks about the state ("... page ya malipo haifunguki. Ecitizen iko down?"), else the one paid for
+   when the others are what it is paid through (its `depends_on`: "KRA payment went through on M-Pesa"
+   is about KRA), unless the names are joined ("KRA na eCitizen"). Otherwise none is set and they are
+   offered as `candidates`, first named first. Only context services named: the same rule among them.
 4. Nothing named exactly: a near spelling ("itaxx", "e-citzen") counts as the name; a farther one is
    only a candidate. Nothing named at all: a few phrases imply a service (a login OTP and a double
    payment mean eCitizen, "in person" means Huduma Centres; see `lexicon.IMPLIED_SERVICE`).
 
 Intent
 ------
-Explicit requests come first, in this order: forget my data, unsubscribe, subscribe, change language.
-Then a request for another way to get things done (workaround), readiness/personal-record/schedule
-questions (other), and the state of a service: a question about the state ("iko down?", "is X working?")
-is a status question; a first-person failure, an error message or a statement that it is down
-("haiwork", "SHA system iko down, hospitali wanasema ...") is a report. A bare service name is a status
-question. Help and greetings are recognised when nothing else is asked.
+Explicit requests come first, in this order: forget my data, unsubscribe, subscribe, change language,
+how to use Hali itself. Then a request for another way to get things done (workaround), readiness,
+personal-record, fee and schedule questions (other), thanks with nothing else asked (thanks), and the
+state of a service: a question about the state ("iko down?", "is X working?") is a status question,
+whatever story comes with it, because the card shows the state and offers the report; a first-person
+failure, an error message or a statement that it is down ("haiwork", "SHA system iko down, hospitali
+wanasema ...") is a report. A bare service name is a status question, and so is asking for every service
+("huduma zote", "orodha ya huduma": `all_services`). Help and greetings are recognised when nothing
+else is asked.
 
 Language
 --------
@@ -35,6 +41,7 @@ Swahili grammar is Swahili even when half its nouns are English); below half a p
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -63,6 +70,7 @@ class Intent(StrEnum):
     GREETING = "greeting"
     LANGUAGE = "language"
     FORGET = "forget"
+    THANKS = "thanks"
     OTHER = "other"
 
 
@@ -85,6 +93,10 @@ class Understanding:
     all_services: bool = False
     symptom: Symptom | None = None
     mentioned: tuple[str, ...] = ()
+    # A report that may as well be a status question: a service said to be down and nothing more ("mpesa
+    # iko down", no first person, no error text). It is answered with the card, which shows the state
+    # and offers the report, rather than by starting the report flow.
+    unsure: bool = False
 
 
 # --- normalisation ----------------------------------------------------------------------------------
@@ -161,8 +173,8 @@ def _tokenise(text: str) -> _Text:
 
 
 def _is_question(words: list[str], mark: str) -> bool:
-    # Asked with "?", opened like a question ("is", "kwani", "je"), or closed with "ama"/"or".
-    return mark == "?" or words[0] in lx.QUESTION_START or words[-1] in {"ama", "or", "au"}
+    # Asked with "?", opened like a question ("is", "kwani", "je"), or closed like one ("ama", "lini").
+    return mark == "?" or words[0] in lx.QUESTION_START or words[-1] in lx.QUESTION_END
 
 
 # Phrases are tried only where a word starts, which is much cheaper than at every character.
@@ -205,8 +217,10 @@ _REQUESTS = re.compile(
             ("subscribe", lx.SUBSCRIBE),
             ("language", (lx.LANGUAGE_WORD,)),
             ("language_name", (lx.LANGUAGE_NAMES,)),
+            ("help_use", lx.HELP_USE),
             ("help", lx.HELP),
             ("schedule", (lx.SCHEDULE,)),
+            ("all_services", (lx.ALL_SERVICES,)),
         )
     )
     + ")"
@@ -221,9 +235,13 @@ _STATE = re.compile(
 _WORKAROUND = _Weighted(lx.WORKAROUND)
 _REPORT = _Weighted(lx.REPORT)
 _OTHER = _Weighted(lx.OTHER)
+_THANKS = re.compile(rf"(?<![\w*#])(?:{lx.THANKS}){_EDGE_RIGHT}")
+_GREETING_PHRASES = re.compile(rf"(?<![\w*#])(?:{lx.GREETING_PHRASES}){_EDGE_RIGHT}")
 _IMPLIED = tuple((re.compile(rf"(?<!\w)(?:{p})(?!\w)"), sid) for p, sid in lx.IMPLIED_SERVICE)
 _SYMPTOMS = tuple((re.compile(rf"(?<!\w)(?:{p})(?!\w)"), Symptom(name)) for name, p in lx.SYMPTOMS)
 _SW_VERB = re.compile(rf"(?:{lx.SWAHILI_VERB}|{lx.SWAHILI_NEGATIVE}|{lx.SWAHILI_INFINITIVE})")
+_SW_NEGATIVE = re.compile(lx.SWAHILI_NEGATIVE)
+_ENGLISH_ENDING = re.compile(lx.ENGLISH_ENDING)
 
 _KNOWN_WORDS = (
     lx.SWAHILI_WORDS
@@ -308,7 +326,7 @@ class Understander:
             mentions, _, ambiguous, candidates = self._find_services(parsed)
         except Exception:  # pragma: no cover
             return None, ()
-        service, more = _subject(mentions)
+        service, more = _subject(mentions, parsed, frozenset(), self._catalog)
         if service is None and ambiguous is not None:
             return None, tuple(dict.fromkeys((*more, *ambiguous.services, *candidates)))
         return service, more or candidates
@@ -320,7 +338,12 @@ class Understander:
         if not parsed.tokens:
             return Understanding(Intent.OTHER, None, (), None, None)
         mentions, consumed, ambiguous, weak = self._find_services(parsed)
-        service, several = _subject(mentions)
+        found = list(_matches(_REQUESTS, parsed))
+        requests = {match.lastgroup for _, match in found}
+        # "When does KUCCPS revision open?": the verb of a schedule question is not the state.
+        schedule = [match.span() for _, match in found if match.lastgroup == "schedule"]
+        states = _states(parsed, schedule)
+        service, several = _subject(mentions, parsed, states.asked, self._catalog)
         mentioned = tuple(dict.fromkeys(m.service for m in mentions))
         candidates = several or (weak if service is None else ())
         flat = parsed.flat
@@ -328,7 +351,7 @@ class Understander:
             service = self._implied(flat)
         named = bool(service or candidates or ambiguous)
 
-        intent = _intent(parsed, named)
+        intent, unsure = _intent(parsed, named, requests, states)
         if ambiguous is not None and service is not None:
             ambiguous = None
         symptom: Symptom | None = None
@@ -344,9 +367,11 @@ class Understander:
             candidates=candidates,
             ambiguous=ambiguous,
             language=_language(parsed, consumed, intent),
-            all_services=intent is Intent.UNSUBSCRIBE and not named,
+            all_services=not named and (intent is Intent.UNSUBSCRIBE or (
+                intent in (Intent.STATUS, Intent.SUBSCRIBE) and "all_services" in requests)),
             symptom=symptom,
             mentioned=mentioned,
+            unsure=unsure and service is not None,
         )
 
     def _implied(self, flat: str) -> str | None:
@@ -457,8 +482,9 @@ class Understander:
 
 
 def _fuzzy_candidate(token: str) -> bool:
-    # Known words never become a service name, however close ("help" is one letter from "helb").
-    return token.isalpha() and token not in _KNOWN_WORDS
+    # Known words never become a service name, however close ("help" is one letter from "helb"), and
+    # neither do negative verbs ("haiji" is not "uhamiaji").
+    return token.isalpha() and token not in _KNOWN_WORDS and not _SW_NEGATIVE.fullmatch(token)
 
 
 def _with_roles(parsed: _Text, found: list[tuple[str, int, int, bool]]) -> list[_Mention]:
@@ -487,22 +513,81 @@ def _with_roles(parsed: _Text, found: list[tuple[str, int, int, bool]]) -> list[
     return mentions
 
 
-def _subject(mentions: list[_Mention]) -> tuple[str | None, tuple[str, ...]]:
+def _subject(
+    mentions: list[_Mention], parsed: _Text, asked: frozenset[int], catalog: Catalog
+) -> tuple[str | None, tuple[str, ...]]:
     """The one service the message is about, or several candidates (see the module docstring)."""
     main = [m for m in mentions if not m.context]
     pool = main or mentions
-    specific = [m for m in pool if not m.generic]
-    ids = tuple(dict.fromkeys(m.service for m in (specific or pool)))
+    specific = [m for m in pool if not m.generic] or pool
+    ids = tuple(dict.fromkeys(m.service for m in specific))
     if len(ids) == 1:
         return ids[0], ()
+    if len(ids) > 1:
+        # The sentence that asks about the state names the subject: "… page ya malipo haifunguki.
+        # Ecitizen iko down?" is about eCitizen.
+        in_question = tuple(dict.fromkeys(m.service for m in specific if parsed.sentence[m.start] in asked))
+        if len(in_question) == 1:
+            return in_question[0], ()
+        # The service paid for, not the one it is paid through: "KRA payment went through on M-Pesa
+        # but iTax shows nothing" is about KRA. Services named side by side ("KRA na eCitizen") stay
+        # candidates.
+        if not _coordinated(parsed, specific):
+            paid_for = [sid for sid in ids if sid in catalog and all(
+                other == sid or other in catalog[sid].depends_on for other in ids)]
+            if len(paid_for) == 1:
+                return paid_for[0], ()
     return None, ids
+
+
+def _coordinated(parsed: _Text, mentions: list[_Mention]) -> bool:
+    """Two names joined by "na", "and", "or", "au" or a comma, with nothing else between them."""
+    for a, b in itertools.pairwise(mentions):
+        between = parsed.tokens[a.end:b.start]
+        if a.service != b.service and (
+            len(between) <= 1 and all(t in lx.COORDINATORS for t in between) and parsed.clause[a.start] in (
+                parsed.clause[b.start], parsed.clause[b.start] - 1)
+        ):
+            return True
+    return False
 
 
 # --- intent -----------------------------------------------------------------------------------------
 
 
-def _intent(parsed: _Text, named: bool) -> Intent:
-    requests = {match.lastgroup for _, match in _matches(_REQUESTS, parsed)}
+@dataclass(frozen=True)
+class _States:
+    """Which sentences say a service is down or slow, which say it works or ask how it is, and
+    which of those sentences are questions."""
+
+    down: frozenset[int]
+    up: frozenset[int]
+    asked: frozenset[int]
+
+
+def _states(parsed: _Text, skip: Sequence[tuple[int, int]] = ()) -> _States:
+    down: set[int] = set()
+    up: set[int] = set()
+    for index, match in _matches(_STATE, parsed):
+        if any(start <= match.start() < end for start, end in skip):
+            continue
+        (down if match.lastgroup in ("down", "slow") else up).add(parsed.sentence[index])
+    asked = frozenset(i for i in down | up if parsed.questions[i])
+    return _States(frozenset(down), frozenset(up), asked)
+
+
+def _intent(parsed: _Text, named: bool, requests: set[str | None], states: _States) -> tuple[Intent, bool]:
+    """The intent, and whether it is an unsure report (see `Understanding.unsure`)."""
+    intent = _request_intent(parsed, named, requests)
+    if intent is not None:
+        return intent, False
+    report = _REPORT.score(parsed)
+    intent = _free_intent(parsed, named, requests, states, report)
+    # Only the statement that it is down says this is a report: it may as well be a question.
+    return intent, intent is Intent.REPORT and report == 0
+
+
+def _request_intent(parsed: _Text, named: bool, requests: set[str | None]) -> Intent | None:
     if "forget" in requests:
         return Intent.FORGET
     if "unsubscribe" in requests:
@@ -512,43 +597,46 @@ def _intent(parsed: _Text, named: bool) -> Intent:
     # "Kiswahili tafadhali": a language name alone in a short message is a request to switch.
     if "language" in requests or (not named and len(parsed.tokens) <= 8 and "language_name" in requests):
         return Intent.LANGUAGE
+    # "How do I use this?" asks about Hali itself, not for another way to reach a service.
+    if "help_use" in requests and not named:
+        return Intent.HELP
+    return None
+
+
+def _free_intent(parsed: _Text, named: bool, requests: set[str | None], states: _States, report: float) -> Intent:
     if _WORKAROUND.score(parsed) >= 3:
         return Intent.WORKAROUND
-
-    report = _REPORT.score(parsed)
     other = _OTHER.score(parsed)
-    # Thanks without a question ("asante sana kwa msaada") needs no answer about help or status.
     if other >= 5 or (other >= 3 and not any(parsed.questions)):
         return Intent.OTHER
-    wants_help = "help" in requests
+    # Thanks without a question, a failure or a service ("asante sana kwa msaada", "thanks, it's
+    # working now") is answered "You're welcome".
+    if (not named and not states.down and report == 0 and not any(parsed.questions)
+            and _THANKS.search(parsed.flat)):
+        return Intent.THANKS
+    wants_help = "help" in requests or "help_use" in requests
     if not named and report == 0 and wants_help:
         return Intent.HELP
 
-    # The state of a service, sentence by sentence: asked about, it is a status question; stated
-    # ("helb *642# haiwork"), it is a report.
-    down: set[int] = set()
-    up: set[int] = set()
-    for index, match in _matches(_STATE, parsed):
-        (down if match.lastgroup in ("down", "slow") else up).add(parsed.sentence[index])
-    status = 0.0
-    for index in down | up:
-        if parsed.questions[index]:
-            status += 3
-        elif index in down:
-            report += 2
-            status += 1
-    if not (down or up) and "schedule" in requests:
-        return Intent.OTHER
-    if report or status:
-        if report > status or (report == status and not any(parsed.questions)):
-            return Intent.REPORT
+    # The state of a service: asked about, it is a status question, whatever story comes with it (the
+    # card shows the state and offers the report); stated ("helb *642# haiwork"), it is a report.
+    if states.asked:
         return Intent.STATUS
+    if states.down:
+        return Intent.REPORT
+    if not states.up and "schedule" in requests:
+        return Intent.OTHER
+    if report:
+        return Intent.REPORT
     if wants_help and not named:
         return Intent.HELP
     if named:
         return Intent.OTHER if other >= 3 else Intent.STATUS
-    if all(t in _GREETING_WORDS or t in lx.GREETING_FILLERS for t in parsed.tokens) and any(
-        t in _GREETING_WORDS for t in parsed.tokens
+    if "all_services" in requests:
+        return Intent.STATUS
+    words = _GREETING_PHRASES.sub(" ", parsed.flat).split()
+    if all(t in _GREETING_WORDS or t in lx.GREETING_FILLERS or t == "." for t in words) and (
+        len(words) < len(parsed.flat.split()) or any(t in _GREETING_WORDS for t in words)
     ):
         return Intent.GREETING
     return Intent.OTHER
@@ -571,7 +659,7 @@ def _language(parsed: _Text, consumed: set[int], intent: Intent) -> str | None:
         elif intent is Intent.GREETING and tok in lx.GREETINGS_SW:
             # "form", "sema": Sheng greetings that are ordinary words elsewhere
             sw += 1
-        elif tok.isalpha() and _SW_VERB.fullmatch(tok):
+        elif tok.isalpha() and _SW_VERB.fullmatch(tok) and not _ENGLISH_ENDING.search(tok):
             sw += 1.5
     if max(sw, en) < 0.5:
         return None

@@ -38,14 +38,14 @@ STATE_ICONS = {
 UNKNOWN_ICON = "⚪"
 
 SOURCE_NAMES = {
-    Source.INCIDENT: N_("an operator's incident report"),
-    Source.MAINTENANCE: N_("maintenance announced by an operator"),
+    Source.INCIDENT: N_("an official notice from the service provider"),
+    Source.MAINTENANCE: N_("maintenance announced by the service provider"),
     Source.CHECK: N_("Hali's automatic check"),
     Source.REPORTS: N_("citizens' reports (unconfirmed)"),
 }
 
 GROUP_NAMES = {
-    "payments": N_("Payments and gateway"),
+    "payments": N_("Payments and eCitizen"),
     "tax_business": N_("Tax and business"),
     "transport_land": N_("Transport and land"),
     "identity_travel": N_("Identity, travel and elections"),
@@ -105,10 +105,13 @@ def status_card(
     if status.source is None:
         if status.automatically_checked:
             lines.append(t._("Hali checks this service automatically and no problem is known."))
+        elif service.checks:
+            # Checked, but no check has learnt anything yet: the check line below says so.
+            lines.append(t._("Neither the service provider nor any citizen has reported a problem."))
         else:
             lines.append(t._(
-                "No operator or citizen has reported a problem. Hali does not check this service "
-                "automatically, so if it fails for you, it may be a new problem."
+                "Neither the service provider nor any citizen has reported a problem. Hali does not check "
+                "this service automatically, so if it fails for you, it may be a new problem."
             ))
     else:
         if status.since is not None:
@@ -130,7 +133,7 @@ def status_card(
         lines.extend(extra)
     lines.extend(_workaround_lines(t, service, status))
     lines.append("")
-    lines.append(t._("<i>Checked at {clock} EAT</i>", clock=t.time(now)))
+    lines.append(t._("<i>As of {clock} EAT</i>", clock=t.time(now)))
     buttons: tuple[tuple[Button, ...], ...] = (
         (Button(t._("🔄 Refresh"), data=f"r:{service.id}"), notify_button(t, service.id, subscribed)),
         (report_button(t, service.id),),
@@ -162,19 +165,23 @@ def _contact_lines(t: Translator, service: Service) -> list[str]:
     ]
 
 
-def workarounds(t: Translator, service: Service, status: EffectiveStatus, now: datetime) -> Reply:
-    """The answer to "what can I do instead?"."""
+def workarounds(t: Translator, service: Service, status: EffectiveStatus, now: datetime,
+                extra: Sequence[str] = ()) -> Reply:
+    """The answer to "what can I do instead?": the state first (since when, and `extra`: what it
+    depends on and planned maintenance), then what to do and whom to contact."""
     name = service_name(t, service)
     lines = [t._("<b>{service}: what you can do instead</b>", service=name)]
     lines.append(f"{state_icon(status)} {e(state_name(t, status))}")
+    if status.source is not None and status.since is not None:
+        lines.append(t.since(status.since, now))
+    lines.extend(extra)
     body = _workaround_lines(t, service, status)
     if body:
-        lines.extend(body[2:] if len(body) > 2 else body)
+        lines.append("")
+        lines.extend(body[2:])
     else:
         lines.append(t._("Hali knows no alternative way for this service yet."))
     lines.extend(_contact_lines(t, service))
-    lines.append("")
-    lines.append(t._("Never pay twice: if money left your M-Pesa, keep the SMS and wait for validation."))
     buttons = ((Button(t._("Status of {service}", service=service.name.get(t.lang)),
                        data=f"s:{service.id}"),),)
     return Reply(fit("\n".join(lines)), buttons)
@@ -278,9 +285,9 @@ def welcome(t: Translator, first_name: str | None, *, channel: str | None = None
         "",
         *([t._("In a big outage, every update is also posted on Hali's channel: {link}", link=e(channel)), ""]
           if channel else []),
-        t._("<i>Privacy: Hali keeps your chat id, language and when you last wrote, to answer you; the "
-            "alerts you ask for, to send them; and your reports, to warn others (your chat id only until "
-            "we tell you the service is back, if you ask).</i>"),
+        t._("<i>Privacy: Hali keeps your chat id, your language and when you last wrote, to answer you; the "
+            "alerts you ask for, to send them; and your reports, to warn others. Your chat id is kept with a "
+            "report only if you ask to be told when the service works again.</i>"),
         t._("<i>Details in /privacy; erase it all with /forget.</i>"),
         "",
         help_commands(t),
@@ -321,6 +328,13 @@ def greeting(t: Translator) -> Reply:
     )
 
 
+def thanks(t: Translator) -> Reply:
+    return Reply(
+        t._("You're welcome! Ask again whenever a service gives you trouble, or see /services."),
+        ((Button(t._("All services"), data="sv"),),),
+    )
+
+
 def language_menu(t: Translator) -> Reply:
     return Reply(
         t._("Choose your language:"),
@@ -329,7 +343,9 @@ def language_menu(t: Translator) -> Reply:
 
 
 def language_set(t: Translator) -> Reply:
-    return Reply(t._("Done: I will answer you in English."))
+    """Said in the language just chosen, naming it."""
+    language = t._("Kiswahili") if t.lang == "sw" else t._("English")
+    return Reply(t._("Done: I will answer you in {language}.", language=language))
 
 
 def privacy(t: Translator, stored_language: str | None, first_seen: datetime | None,

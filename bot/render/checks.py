@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from babel.dates import format_datetime
-
 from bot.catalog.model import Service
 from bot.core.board import Snapshot
 from bot.core.checks import CheckView, Outcome, Uptime
@@ -16,8 +14,8 @@ from bot.i18n import EAT, N_, Translator
 from bot.render import STATE_NAMES, Reply, e, operator_text, service_name
 
 OUTCOMES = {
-    Outcome.OK: N_("it answered normally in {ms} ms"),
-    Outcome.SLOW: N_("it answered slowly, in {ms} ms"),
+    Outcome.OK: N_("it answered normally in {seconds} seconds"),
+    Outcome.SLOW: N_("it answered slowly, in {seconds} seconds"),
     Outcome.TIMEOUT: N_("no answer within the time limit"),
     Outcome.DNS: N_("its address could not be found (DNS)"),
     Outcome.REFUSED: N_("the connection was refused"),
@@ -32,7 +30,9 @@ OUTCOMES = {
 
 def outcome_text(t: Translator, view: CheckView) -> str:
     assert view.last_outcome is not None
-    return t._(OUTCOMES[view.last_outcome], ms=view.last_latency_ms or 0, code=view.last_status_code or "?")
+    # Seconds, not milliseconds: "ms" means nothing to most readers.
+    seconds = f"{(view.last_latency_ms or 0) / 1000:.1f}"
+    return t._(OUTCOMES[view.last_outcome], seconds=seconds, code=view.last_status_code or "?")
 
 
 def percent(t: Translator, share: float | None) -> str:
@@ -63,8 +63,8 @@ def check_lines(t: Translator, view: CheckView | None, now: datetime) -> list[st
 
 
 def day_and_time(t: Translator, moment: datetime) -> str:
-    """'Sunday 6 December, 18:00' / 'Jumapili 6 Desemba, 18:00' in East Africa Time."""
-    return format_datetime(moment.astimezone(EAT), "EEEE d MMMM, HH:mm", locale=t.locale)
+    """'Sunday 6 December, 18:00' / 'Jumapili 6 Desemba, saa 18:00' in East Africa Time."""
+    return t.day_time(moment)
 
 
 def window_text(t: Translator, occ: Occurrence, now: datetime) -> str:

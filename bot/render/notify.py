@@ -46,7 +46,7 @@ def notification(t: Translator, service: Service, event: Event, now: datetime, *
     elif back:
         lines.append(t._("🟢 <b>{service} is working again</b>", service=name))
         if event.kind is EventKind.RESOLVED:
-            lines.append(t._("An operator marked the problem as resolved at {clock} EAT.",
+            lines.append(t._("The service provider marked the problem as resolved at {clock} EAT.",
                              clock=t.time(event.created_at)))
         else:
             lines.append(t.since(event.since or event.created_at, now))
@@ -138,7 +138,7 @@ def unsubscribed(t: Translator, names: Sequence[str], *, everything: bool) -> Re
     if not names:
         return Reply(t._("You were not following that. See your alerts with /alerts."))
     if everything:
-        return Reply(t._("Done: Hali will not send you alerts any more. /subscribe starts them again."))
+        return Reply(t._("Done: Hali will not send you alerts any more. Send /subscribe to start them again."))
     return Reply(t._("Done: no more alerts for {services}.", services=e(", ".join(names))))
 
 
@@ -159,11 +159,12 @@ def alerts(t: Translator, services: Sequence[tuple[str, str]], quiet: tuple[int,
         lines = [t._("<b>Your alerts</b>")] + [f"• {e(name)}" for _, name in services]
     lines.append("")
     if quiet is None:
-        lines.append(t._("Quiet hours: off. Example: <code>/quiet 22-6</code> holds alerts from 22:00 to "
-                         "06:00 EAT."))
+        lines.append(t._("Quiet hours: off. Example: <code>/quiet 22-6</code> keeps the alerts that come "
+                         "between 22:00 and 06:00 EAT until 06:00."))
     else:
-        lines.append(t._("Quiet hours: {start}:00–{end}:00 EAT. Alerts wait until they end. "
-                         "<code>/quiet off</code> turns them off.", start=f"{quiet[0]:02d}", end=f"{quiet[1]:02d}"))
+        lines.append(t._("Quiet hours: {start}:00–{end}:00 EAT. Alerts wait until the quiet hours end. "
+                         "<code>/quiet off</code> turns quiet hours off.", start=f"{quiet[0]:02d}",
+                         end=f"{quiet[1]:02d}"))
     rows = tuple((Button(t._("❌ Remove {service}", service=name), data=f"u:{sid}"),)
                  for sid, name in services[:20])
     return Reply(fit("\n".join(lines)), rows)
@@ -184,8 +185,8 @@ def quiet_usage(t: Translator, *, invalid: str | None = None) -> Reply:
     lines = []
     if invalid is not None:
         lines.append(t._("I could not read “{text}” as quiet hours.", text=e(invalid[:40])))
-    lines.append(t._("Send two hours of the day in East Africa Time, for example <code>/quiet 22-6</code> "
-                     "(from 22:00 to 06:00), or <code>/quiet off</code>."))
+    lines.append(t._("Send a start hour and an end hour in East Africa Time, for example "
+                     "<code>/quiet 22-6</code> (from 22:00 to 06:00), or <code>/quiet off</code>."))
     return Reply("\n".join(lines))
 
 
@@ -198,8 +199,12 @@ def unknown_link_service(t: Translator, key: str) -> Reply:
     )
 
 
-def subscribe_elsewhere(t: Translator, service: Service | None) -> Reply:
-    """`hali ask` has no chat to subscribe: say how to do it on Telegram."""
+def subscribe_elsewhere(t: Translator, service: Service | None, *, unsubscribe: bool = False) -> Reply:
+    """`hali ask` has no chat to subscribe or unsubscribe: say how to do it on Telegram."""
+    if unsubscribe:
+        command = f"/unsubscribe {service.id}" if service is not None else "/unsubscribe"
+        return Reply(t._("Alerts are on Telegram: open Hali there and send <code>{command}</code>, or see "
+                         "/alerts.", command=e(command)))
     command = f"/subscribe {service.id}" if service is not None else "/subscribe"
     return Reply(t._("Alerts come on Telegram: open Hali there and send <code>{command}</code>, "
                      "or tap “🔔 Notify me” on a status card.", command=e(command)))

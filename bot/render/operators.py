@@ -15,11 +15,11 @@ from bot.render.checks import day_and_time
 PROMPTS = {
     "title_en": N_("Send the title in English (one line, e.g. “Payments failing”)."),
     "title_sw": N_("Send the title in Kiswahili, or tap Skip (Swahili readers then see the English one)."),
-    "message": N_("Send a message for citizens: what is known, what is being done. Or tap Skip."),
+    "message": N_("Send a message for citizens in English: what is known, what is being done. Or tap Skip."),
     "update_message": N_("Send the update for citizens, in English."),
-    "message_sw": N_("Send the same update in Kiswahili, or tap Skip."),
-    "resolve_message": N_("Send a closing message for citizens, or tap Skip."),
-    "workaround": N_("Send what citizens can do meanwhile (e.g. “Pay at a bank”), or tap Skip."),
+    "message_sw": N_("Send the same text in Kiswahili, or tap Skip (Swahili readers then see the English one)."),
+    "resolve_message": N_("Send a closing message for citizens in English, or tap Skip."),
+    "workaround": N_("Send in English what citizens can do meanwhile (e.g. “Pay at a bank”), or tap Skip."),
     "start": N_("When does the maintenance start? Send a date and time in East Africa Time, "
                 "e.g. <code>2026-12-06 18:00</code>."),
     "end": N_("When does it end? Send a time (<code>22:00</code>), a length (<code>4h</code>) or a date "
@@ -98,7 +98,8 @@ def confirm(t: Translator, kind: str, token: str, step: int, data: dict[str, Any
         lines.append(t._("State: {state}", state=e(t._(STATE_NAMES[State(data["state"])]))))
     for key, label in (("title_en", N_("Title (English): {text}")), ("title_sw", N_("Title (Kiswahili): {text}")),
                        ("message", N_("Message: {text}")), ("message_sw", N_("Message (Kiswahili): {text}")),
-                       ("workaround", N_("What citizens can do: {text}"))):
+                       ("workaround", N_("What citizens can do: {text}")),
+                       ("workaround_sw", N_("What citizens can do (Kiswahili): {text}"))):
         if data.get(key):
             lines.append(t._(label, text=e(data[key])))
     if data.get("start") and data.get("end"):

@@ -35,8 +35,8 @@ def reports_summary(t: Translator, catalog: Catalog, summaries: Sequence[Service
         service = catalog.get(s.service_id)
         name = service_name(t, service) if service is not None else e(s.service_id)
         lines.append("")
-        lines.append(t.ngettext("<b>{service}</b>: {n} report ({counted} counted, {flagged} flagged)",
-                                "<b>{service}</b>: {n} reports ({counted} counted, {flagged} flagged)",
+        lines.append(t.ngettext("<b>{service}</b>: {n} report ({counted} counted, {flagged} flagged as suspicious)",
+                                "<b>{service}</b>: {n} reports ({counted} counted, {flagged} flagged as suspicious)",
                                 s.total, service=name, counted=s.counted, flagged=s.flagged))
         for symptom, count in sorted(s.by_symptom.items(), key=lambda kv: -kv[1]):
             try:

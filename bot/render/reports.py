@@ -128,10 +128,10 @@ def submitted(t: Translator, service: Service, status: EffectiveStatus, result: 
             "{n} other people reported a problem with {service} in the last hour.",
             result.others_last_hour, service=name))
     else:
-        lines.append(t._("Nobody else has reported {service} in the last hour.", service=name))
+        lines.append(t._("Nobody else has reported a problem with {service} in the last hour.", service=name))
     if not result.counted and not result.flagged:
-        lines.append(t._("You already reported {service} in the last hour: this adds detail, and you are "
-                         "counted once.", service=name))
+        lines.append(t._("You already reported a problem with {service} in the last hour: this adds detail, "
+                         "and you are counted once.", service=name))
     lines.extend(_workaround_lines(t, service, status))
     if follow_up:
         lines += ["", t._("🔔 Hali will message you once when {service} works again.", service=name)]
@@ -233,7 +233,7 @@ def privacy_lines(t: Translator, retention_days: int, reports: int) -> list[str]
         t._("• A report keeps the service, what happened, when, and your few words with phone numbers, "
             "ID numbers, e-mails, M-Pesa codes and KRA PINs removed."),
         t._("• It is counted by a code made from your chat id, not by the chat id itself. The chat id is "
-            "kept only if you ask to be told when the service works again, until then, at most 24 hours."),
+            "kept only if you ask to be told when the service works again, and for at most 24 hours."),
         t.ngettext("• After {n} day, the code and your words are deleted from the report.",
                    "• After {n} days, the code and your words are deleted from the report.",
                    retention_days),

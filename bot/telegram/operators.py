@@ -39,16 +39,21 @@ TITLE_LIMIT = 200
 TEXT_LIMIT = 1000
 
 STEPS = {
-    "incident": ("service", "severity", "title_en", "title_sw", "message", "workaround", "confirm"),
+    "incident": ("service", "severity", "title_en", "title_sw", "message", "message_sw", "workaround",
+                 "workaround_sw", "confirm"),
     "update": ("incident", "status", "message", "message_sw", "confirm"),
-    "resolve": ("incident", "message", "confirm"),
+    "resolve": ("incident", "message", "message_sw", "confirm"),
     "maintenance": ("service", "start", "end", "title_en", "title_sw", "confirm"),
 }
-TEXT_STEPS = frozenset({"title_en", "title_sw", "message", "message_sw", "workaround", "start", "end"})
+TEXT_STEPS = frozenset({"title_en", "title_sw", "message", "message_sw", "workaround", "workaround_sw", "start",
+                        "end"})
 OPTIONAL = frozenset({
-    ("incident", "title_sw"), ("incident", "message"), ("incident", "workaround"),
-    ("update", "message_sw"), ("resolve", "message"), ("maintenance", "title_sw"),
+    ("incident", "title_sw"), ("incident", "message"), ("incident", "message_sw"), ("incident", "workaround"),
+    ("incident", "workaround_sw"), ("update", "message_sw"), ("resolve", "message"), ("resolve", "message_sw"),
+    ("maintenance", "title_sw"),
 })
+# A Kiswahili step follows only the English text it translates: skipped in English, it is not asked.
+SWAHILI_OF = {"message_sw": "message", "workaround_sw": "workaround"}
 
 
 @dataclass
@@ -146,8 +151,8 @@ async def _prompt(context: HaliContext, t: Translator, flow: Flow, user_id: int)
         return R.choose_status(t, token, index, incident)
     if step == "confirm":
         return R.confirm(t, flow.kind, token, index, flow.data, by_id, incident)
-    prompt = {("update", "message"): "update_message", ("resolve", "message"): "resolve_message"}.get(
-        (flow.kind, step), step)
+    prompt = {("update", "message"): "update_message", ("resolve", "message"): "resolve_message",
+              ("incident", "workaround_sw"): "message_sw"}.get((flow.kind, step), step)
     return R.ask_text(t, flow.kind, token, index, prompt, optional=(flow.kind, step) in OPTIONAL)
 
 
@@ -182,7 +187,7 @@ async def _begin(update: Update, context: HaliContext, kind: str) -> None:
 
 
 async def incident_command(update: Update, context: HaliContext) -> None:
-    """/incident: service → severity → titles → message → workaround → publish."""
+    """/incident: service → severity → titles → message → workaround (each in English, then Kiswahili) → publish."""
     await _begin(update, context, "incident")
 
 
@@ -192,7 +197,7 @@ async def update_command(update: Update, context: HaliContext) -> None:
 
 
 async def resolve_command(update: Update, context: HaliContext) -> None:
-    """/resolve: incident → closing message → publish."""
+    """/resolve: incident → closing message (English, then Kiswahili) → publish."""
     await _begin(update, context, "resolve")
 
 
@@ -293,6 +298,9 @@ def _accept(flow: Flow, text: str, t: Translator) -> str | None:
 
 async def _advance(context: HaliContext, flow: Flow) -> None:
     flow.index += 1
+    while flow.step in SWAHILI_OF and not flow.data.get(SWAHILI_OF[flow.step]):
+        flow.data[flow.step] = None
+        flow.index += 1
     flow.touched = _now(context)
 
 
@@ -379,8 +387,8 @@ async def _publish(update: Update, context: HaliContext, query: CallbackQuery, f
         if flow.kind == "incident":
             number = await store.open_incident(
                 service_id, State(data["state"]), Text(data["title_en"], data.get("title_sw")), actor=actor,
-                message=Text(data["message"]) if data.get("message") else None,
-                workaround=Text(data["workaround"]) if data.get("workaround") else None,
+                message=Text(data["message"], data.get("message_sw")) if data.get("message") else None,
+                workaround=Text(data["workaround"], data.get("workaround_sw")) if data.get("workaround") else None,
             )
         elif flow.kind == "update":
             number = int(data["incident"])
@@ -390,8 +398,8 @@ async def _publish(update: Update, context: HaliContext, query: CallbackQuery, f
             )
         elif flow.kind == "resolve":
             number = int(data["incident"])
-            await store.resolve_incident(number, actor=actor,
-                                         message=Text(data["message"]) if data.get("message") else None)
+            await store.resolve_incident(number, actor=actor, message=Text(data["message"], data.get("message_sw"))
+                                         if data.get("message") else None)
         else:
             number = await store.schedule_maintenance(
                 service_id, datetime.fromisoformat(data["start"]), datetime.fromisoformat(data["end"]),

@@ -67,9 +67,13 @@ async def start_report(update: Update, context: HaliContext) -> None:
 
 
 async def report_from_text(update: Update, context: HaliContext, answer: Answer) -> bool:
-    """A free-text message the understander read as a report: the same flow, service pre-filled."""
+    """A free-text message the understander read as a report: the same flow, service pre-filled.
+
+    An unsure report ("mpesa iko down") is left to the ordinary answer, the card, which shows the state
+    and offers the report with its button.
+    """
     message = update.effective_message
-    if message is None:
+    if message is None or answer.unsure:
         return False
     t = translator(answer.language)
     if message.chat.type != Chat.PRIVATE:

@@ -58,7 +58,7 @@ async def test_a_monthly_kra_window_shows_as_planned_then_under_maintenance_then
     assert "Planned maintenance on Friday 4 December, 18:00–22:00 EAT: iTax maintenance" in card.plain
     assert "No problems known" in card.plain
     sw = await engine.card("kra", "sw")
-    assert sw is not None and "Ijumaa 4 Desemba, 18:00–22:00 EAT: Matengenezo ya iTax" in sw.plain
+    assert sw is not None and "Ijumaa 4 Desemba, saa 18:00 hadi saa 22:00 EAT: Matengenezo ya iTax" in sw.plain
 
     clock.now = eat(2026, 12, 4, 19, 0).astimezone(UTC)
     status = (await engine.board.snapshot()).status("kra")
@@ -111,4 +111,4 @@ async def test_a_dependency_under_maintenance_is_worded_as_such(store: Store, cl
     await store.schedule_maintenance("ecitizen", clock() - timedelta(hours=1), clock() + timedelta(hours=1),
                                      Text("Pesaflow upgrade"), actor="cli")
     card = await Engine(make_board(store, max_age=0), clock=clock).card("kra", "sw")
-    assert card is not None and "kwa sababu eCitizen inafanyiwa matengenezo" in card.plain
+    assert card is not None and "kwa sababu ya matengenezo ya eCitizen" in card.plain

@@ -197,11 +197,26 @@ async def test_the_card_says_when_the_last_check_ran_what_it_saw_and_the_uptime(
     engine = Engine(make_board(store, max_age=0), clock=clock)
     card = await engine.card("kra", "en")
     assert card is not None
-    assert "Last automatic check at 09:42 EAT (5 minutes ago): it answered normally in 120 ms." in card.plain
+    assert "Last automatic check at 09:42 EAT (5 minutes ago): it answered normally in 0.1 seconds." in card.plain
     assert "Uptime: 50.0% (24 hours) · 50.0% (7 days) · 50.0% (30 days)" in card.plain
     listing = await engine.services_list("en")
     assert "KRA iTax: No problems known · 50.0% / 50.0% / 50.0%" in listing.plain
     assert "NTSA services (formerly TIMS): No problems known\n" in listing.plain  # not checked: no figures
     assert "uptime measured by Hali's checks" in listing.plain
     sw = await engine.card("kra", "sw")
-    assert sw is not None and "ilijibu kawaida kwa ms 120" in sw.plain
+    assert sw is not None and "ilijibu kama kawaida (sekunde 0.1)" in sw.plain
+
+
+async def test_before_the_first_check_the_card_does_not_say_the_service_is_checked_and_fine(
+    store: Store, clock: FrozenClock
+) -> None:
+    engine = Engine(make_board(store, max_age=0), clock=clock)
+    card = await engine.card("kra", "en")
+    assert card is not None
+    assert "Hali's automatic checks of this service have not run yet." in card.plain
+    assert "Hali checks this service automatically" not in card.plain
+    assert "Neither the service provider nor any citizen has reported a problem.\n" in card.plain
+    r = runner(store, clock, lambda sid, url: Outcome.OK)
+    await r.tick()
+    card = await engine.card("kra", "en")
+    assert card is not None and "Hali checks this service automatically and no problem is known." in card.plain

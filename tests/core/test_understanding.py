@@ -329,3 +329,116 @@ def test_only_the_start_of_a_long_message_is_read(understander: Understander) ->
 
 def test_normalise_lowercases_strips_accents_and_joins_with_spaces() -> None:
     assert normalise("  E-Citízen_is.DOWN?! *642# ") == "e citizen is down *642#"
+
+
+# --- everyday turns the first rules missed ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["asante", "Asanteni sana", "thanks bro", "Nashukuru", "Asante, imerudi sasa"])
+def test_thanks_without_a_question_is_thanks(understander: Understander, text: str) -> None:
+    assert understander.understand(text).intent is Intent.THANKS
+
+
+@pytest.mark.parametrize("text", ["asante, lakini ecitizen bado haifanyi kazi", "thanks. is kra down?"])
+def test_thanks_that_comes_with_a_problem_or_a_question_is_about_the_service(
+    understander: Understander, text: str
+) -> None:
+    assert understander.understand(text).intent in (Intent.REPORT, Intent.STATUS)
+
+
+@pytest.mark.parametrize("text", ["huduma zote", "orodha ya huduma", "hali ya huduma zote", "show me all services"])
+def test_asking_for_every_service_is_a_status_question_about_all(understander: Understander, text: str) -> None:
+    result = understander.understand(text)
+    assert (result.intent, result.service, result.all_services) == (Intent.STATUS, None, True)
+
+
+def test_is_anything_down_is_not_a_request_for_the_whole_list(understander: Understander) -> None:
+    result = understander.understand("Is anything down right now?")
+    assert (result.intent, result.all_services) == (Intent.STATUS, False)
+
+
+@pytest.mark.parametrize("text", ["Shikamoo", "Salaam", "Hamjambo", "How are you?", "uko aje", "hi hali"])
+def test_greetings_in_every_register_are_greetings(understander: Understander, text: str) -> None:
+    assert understander.understand(text).intent is Intent.GREETING
+
+
+def test_a_story_that_ends_by_asking_about_the_state_is_a_status_question(understander: Understander) -> None:
+    text = ("Habari za asubuhi. Mwajiri wangu anasema hawezi kuona michango yetu. "
+            "Je, mfumo wa NSSF una tatizo leo?")
+    result = understander.understand(text)
+    assert (result.intent, result.service) == (Intent.STATUS, "nssf")
+
+
+def test_the_service_in_the_question_is_the_subject(understander: Understander) -> None:
+    result = understander.understand("Nataka kulipia good conduct lakini page haifunguki. Ecitizen iko down?")
+    assert (result.intent, result.service) == (Intent.STATUS, "ecitizen")
+
+
+def test_the_service_paid_for_is_the_subject_not_the_one_it_is_paid_through(understander: Understander) -> None:
+    result = understander.understand("My KRA payment went through on M-Pesa but iTax shows nothing")
+    assert (result.intent, result.service) == (Intent.REPORT, "kra")
+
+
+def test_two_services_joined_by_and_stay_candidates_even_when_one_depends_on_the_other(
+    understander: Understander,
+) -> None:
+    result = understander.understand("Are NTSA and eCitizen down?")
+    assert (result.service, result.candidates) == (None, ("ntsa", "ecitizen"))
+
+
+@pytest.mark.parametrize(("text", "service"), [("OTP haiji", "ecitizen"), ("sipati password ya itax", "kra")])
+def test_verbs_and_ordinary_nouns_are_never_read_as_a_misspelt_name(
+    understander: Understander, text: str, service: str
+) -> None:
+    result = understander.understand(text)
+    assert (result.service, result.candidates) == (service, ())
+
+
+def test_the_verb_of_a_schedule_question_is_not_the_state(understander: Understander) -> None:
+    result = understander.understand("When does KUCCPS revision open?")
+    assert (result.intent, result.service) == (Intent.OTHER, "kuccps")
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("Zima arifa za eCitizen", Intent.UNSUBSCRIBE),
+        ("I don't want ecitizen alerts anymore", Intent.UNSUBSCRIBE),
+        ("Naomba unijulishe iTax ikirudi", Intent.SUBSCRIBE),
+        ("nishtue kuccps ikifunguka", Intent.SUBSCRIBE),
+        ("Nifute kwenye mfumo wenu", Intent.FORGET),
+        ("Ninawezaje kukutumia?", Intent.HELP),
+        ("How much does smart DL renewal cost?", Intent.OTHER),
+    ],
+)
+def test_requests_are_read_in_their_everyday_forms(understander: Understander, text: str, intent: Intent) -> None:
+    assert understander.understand(text).intent is intent
+
+
+@pytest.mark.parametrize(
+    ("text", "unsure"),
+    [
+        ("mpesa iko down", True),
+        ("helb *642# haiwork", True),
+        ("Sipati OTP ya ecitizen", False),
+        ("SHA system iko down, hospitali wanasema hawawezi ku-verify", False),
+        ("mpesa iko down?", False),
+    ],
+)
+def test_a_report_that_only_says_the_service_is_down_is_unsure(
+    understander: Understander, text: str, unsure: bool
+) -> None:
+    result = understander.understand(text)
+    assert result.unsure is unsure
+    assert result.intent is (Intent.STATUS if text.endswith("?") else Intent.REPORT)
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [("unable to login", "en"), ("payment unauthorized", "en"), ("still unable", "en"),
+     ("inaload tu", "sw"), ("imeblockiwa", "sw"), ("nimerefresh mara tatu", "sw")],
+)
+def test_english_words_that_look_like_swahili_verbs_count_as_english(
+    understander: Understander, text: str, language: str
+) -> None:
+    assert understander.understand(text).language == language

@@ -206,8 +206,8 @@ OWN_CASES: list[Case] = [
     ("Unaweza nisaidia aje?", "help", None, "sw"),
     ("Hello, how does this bot work?", "help", None, "en"),
     ("Nisaidie", "help", None, "sw"),
-    # other: thanks, readiness of documents, personal records, off-topic
-    ("asante sana", "other", None, "sw"),
+    # other: readiness of documents, personal records, off-topic
+    ("asante sana", "thanks", None, "sw"),
     ("ok", "other", None, None),
     ("Maisha namba registration inaanza lini?", "other", "maisha-namba", "sw"),
     ("Passport yangu iko tayari kuchukua?", "other", "immigration", "sw"),
@@ -215,9 +215,12 @@ OWN_CASES: list[Case] = [
     ("👍", "other", None, None),
     ("Nani alishinda mechi jana?", "other", None, "sw"),
     ("What's the weather in Nairobi?", "other", None, "en"),
-    ("Thanks, it's working now", "other", None, "en"),
+    ("Thanks, it's working now", "thanks", None, "en"),
     ("lol", "other", None, None),
     ("What's my KRA PIN?", "other", "kra", "en"),
+    # thanks (answered "You're welcome"; they were "other" until Hali had that answer)
+    ("shukran sana", "thanks", None, "sw"),
+    ("thank you very much", "thanks", None, "en"),
 ]
 
 # Written after the first version of the rules, as a check on how they generalise; the misses they
@@ -234,7 +237,7 @@ LATER_CASES: list[Case] = [
     ("please delete everything you have about me", "forget", None, "en"),
     ("switch to english", "language", None, "en"),
     ("Habari za asubuhi", "greeting", None, "sw"),
-    ("asante sana kwa msaada", "other", None, "sw"),
+    ("asante sana kwa msaada", "thanks", None, "sw"),
     ("HELB loan haijaingia", "report", "helb", "sw"),
     ("kama mpesa iko down nitalipa aje tokens?", "workaround", "kplc", "sw"),
     ("The police clearance page keeps showing error 502", "report", "good-conduct", "en"),

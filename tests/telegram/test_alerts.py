@@ -53,7 +53,7 @@ async def test_subscribe_command_in_english_then_an_incident_reaches_the_chat(ha
 
 async def test_free_text_subscribes_in_swahili_and_alerts_come_in_swahili(hali: Harness) -> None:
     reply = await hali.say(JUMA, "Nifahamishe ecitizen ikirudi")
-    assert "Hali itakujulisha eCitizen" in reply.plain_text
+    assert "Hali itakujulisha kuhusu eCitizen: huduma ikikatika" in reply.plain_text
     reply = await hali.say(JUMA, "Nitumie arifa za NTSA")
     assert "NTSA" in reply.plain_text
     assert sorted(await hali.store.outbox.subscriptions(JUMA)) == ["ecitizen", "ntsa"]
@@ -64,7 +64,7 @@ async def test_free_text_subscribes_in_swahili_and_alerts_come_in_swahili(hali: 
     await deliver(hali)
     down, back = hali.api.messages_to(JUMA)[-2:]
     assert "Malipo yanakataa" in (down.plain_text or "")
-    assert "eCitizen inafanya kazi tena" in (back.plain_text or "")
+    assert "eCitizen: huduma inafanya kazi tena" in (back.plain_text or "")
     assert "Fixed (kwa Kiingereza)" in (back.plain_text or "")
 
 
@@ -78,6 +78,12 @@ async def test_free_text_unsubscribes_from_one_or_from_everything(hali: Harness)
     reply = await hali.say(ALICE, "stop sending me messages, unsubscribe")
     assert await hali.store.outbox.subscriptions(ALICE) == []
     assert "will not send you alerts" in reply.plain_text or "no more alerts" in reply.plain_text
+
+
+async def test_free_text_asking_for_every_service_subscribes_to_all_at_once(hali: Harness) -> None:
+    reply = await hali.say(JUMA, "Nataka arifa za huduma zote")
+    assert "huduma yoyote ikikatika" in reply.plain_text
+    assert await hali.store.outbox.subscriptions(JUMA) == [ALL_SERVICES]
 
 
 async def test_the_status_card_button_shows_and_flips_the_state(hali: Harness) -> None:
@@ -100,7 +106,7 @@ async def test_the_status_card_button_shows_and_flips_the_state(hali: Harness) -
 async def test_a_subscriber_to_all_sees_stop_on_every_card(hali: Harness) -> None:
     await hali.command(JUMA, "subscribe", "zote", language_code="sw")
     card = await hali.command(JUMA, "status", "kra", language_code="sw")
-    assert button_data(card, "Acha arifa") == "x:kra"
+    assert button_data(card, "Zima arifa") == "x:kra"
 
 
 async def test_subscribe_without_a_service_offers_choices_and_all(hali: Harness) -> None:

@@ -56,19 +56,24 @@ async def test_an_operator_opens_an_incident_step_by_step(hali: Harness) -> None
     ask_sw = await hali.say(OPERATOR, "iTax <down> for everyone")
     assert "Kiswahili" in ask_sw.plain_text and "Skip" in labels(ask_sw)
     ask_message = await hali.say(OPERATOR, "iTax haipatikani")
+    assert "in English" in ask_message.plain_text
+    # The message skipped, its Kiswahili step is not asked.
     ask_workaround = edited(await hali.tap(OPERATOR, ask_message, "Skip"))
-    assert "meanwhile" in ask_workaround.plain_text
-    confirm = await hali.say(OPERATOR, "Pay at a bank")
+    assert "meanwhile" in ask_workaround.plain_text and "in English" in ask_workaround.plain_text
+    ask_workaround_sw = await hali.say(OPERATOR, "Pay at a bank")
+    assert "Kiswahili" in ask_workaround_sw.plain_text and "Skip" in labels(ask_workaround_sw)
+    confirm = await hali.say(OPERATOR, "Lipa benki")
     assert "Title (English): iTax <down> for everyone" in confirm.plain_text
     assert "&lt;down&gt;" in (confirm.text or "")
     assert "State: Major outage" in confirm.plain_text and "Pay at a bank" in confirm.plain_text
+    assert "What citizens can do (Kiswahili): Lipa benki" in confirm.plain_text
 
     done = edited(await hali.tap(OPERATOR, confirm, "Publish"))
     [incident] = await hali.store.incidents(open_only=True)
     assert f"incident #{incident.id} is open" in done.plain_text
     assert (incident.service_id, incident.state) == ("kra", State.MAJOR_OUTAGE)
     assert incident.title == Text("iTax <down> for everyone", "iTax haipatikani")
-    assert incident.workaround == Text("Pay at a bank") and incident.latest_message is None
+    assert incident.workaround == Text("Pay at a bank", "Lipa benki") and incident.latest_message is None
     [audit] = [a for a in await hali.store.audit_log() if a.action == "incident.open"]
     assert audit.actor == f"telegram:{OPERATOR}" and audit.after is not None and audit.after["service"] == "kra"
 
@@ -80,7 +85,7 @@ async def test_the_flow_speaks_the_operators_language(hali: Harness) -> None:
     menu = await hali.command(OPERATOR, "incident", language_code="sw")
     assert "Tukio jipya" in menu.plain_text
     step = edited(await hali.tap(OPERATOR, menu, "KRA iTax", language_code="sw"))
-    assert "Ni baya kiasi gani" in step.plain_text
+    assert "KRA iTax: tatizo ni kubwa kiasi gani?" in step.plain_text
 
 
 async def test_a_citizen_gets_the_ordinary_unknown_command_answer(hali: Harness) -> None:
@@ -172,12 +177,36 @@ async def test_an_operator_updates_and_resolves_an_incident(hali: Harness) -> No
 
     menu = await hali.command(OPERATOR, "resolve")
     ask = edited(await hali.tap(OPERATOR, menu, "SHA down"))
-    confirm = await hali.say(OPERATOR, "All working")
+    assert "closing message for citizens in English" in ask.plain_text
+    ask_sw = await hali.say(OPERATOR, "All working")
+    confirm = await hali.say(OPERATOR, "Kila kitu kinafanya kazi")
+    assert "Message (Kiswahili): Kila kitu kinafanya kazi" in confirm.plain_text and ask_sw.chat_id == OPERATOR
     assert "resolved" in edited(await hali.tap(OPERATOR, confirm, "Publish")).plain_text
-    assert not (await hali.store.incident(number)).is_open
+    resolved = await hali.store.incident(number)
+    assert not resolved.is_open
+    assert resolved.latest_message is not None
+    assert resolved.latest_message.message == Text("All working", "Kila kitu kinafanya kazi")
     actions = [(a.action, a.actor) for a in await hali.store.audit_log()]
     assert ("incident.update", f"telegram:{OPERATOR}") in actions
     assert ("incident.resolve", f"telegram:{OPERATOR}") in actions
+
+
+async def test_an_incident_message_is_asked_in_kiswahili_too_and_citizens_read_it(hali: Harness) -> None:
+    ask_title = await open_incident_flow(hali)
+    await hali.say(OPERATOR, "iTax down")
+    ask_message = await hali.say(OPERATOR, "iTax haipatikani")
+    assert "message for citizens in English" in ask_message.plain_text
+    ask_message_sw = await hali.say(OPERATOR, "Engineers are on it")
+    assert "same text in Kiswahili" in ask_message_sw.plain_text and ask_title.chat_id == OPERATOR
+    ask_workaround = await hali.say(OPERATOR, "Wahandisi wanashughulikia")
+    confirm = edited(await hali.tap(OPERATOR, ask_workaround, "Skip"))
+    assert "Message (Kiswahili): Wahandisi wanashughulikia" in confirm.plain_text
+    edited(await hali.tap(OPERATOR, confirm, "Publish"))
+    [incident] = await hali.store.incidents(open_only=True)
+    assert incident.latest_message is not None and incident.workaround is None
+    assert incident.latest_message.message == Text("Engineers are on it", "Wahandisi wanashughulikia")
+    card = await hali.say(CITIZEN, "itax inafanya kazi?", language_code="sw")
+    assert "Wahandisi wanashughulikia" in card.plain_text and "(kwa Kiingereza)" not in card.plain_text
 
 
 async def test_publishing_a_resolved_incident_changes_nothing(hali: Harness) -> None:
@@ -210,7 +239,7 @@ async def test_an_operator_plans_maintenance_and_citizens_see_it(hali: Harness) 
     card = await hali.say(CITIZEN, "is itax working?")
     assert "Planned maintenance on Sunday 29 November, 18:00–22:00 EAT: iTax upgrade" in card.plain_text
     sw = await hali.say(CITIZEN + 1, "itax inafanya kazi?", language_code="sw")
-    assert "Jumapili 29 Novemba, 18:00–22:00 EAT: Matengenezo ya iTax" in sw.plain_text
+    assert "Jumapili 29 Novemba, saa 18:00 hadi saa 22:00 EAT: Matengenezo ya iTax" in sw.plain_text
 
     hali.clock.advance(days=1, hours=-1)  # Sunday 08:40 EAT… then into the window
     hali.clock.advance(hours=10)

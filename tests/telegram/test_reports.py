@@ -67,7 +67,7 @@ async def test_report_command_runs_the_whole_flow_in_english(hali: Harness) -> N
     answer = edited(await hali.tap(ALICE, ask, "Yes, tell me"))
     text = answer.plain_text or ""
     assert "Your report is saved as R-" in text
-    assert "Nobody else has reported eCitizen in the last hour." in text
+    assert "Nobody else has reported a problem with eCitizen in the last hour." in text
     assert "What you can do" in text
     assert "Hali will message you once when eCitizen works again." in text
     assert "subscribe" not in text.lower()
@@ -91,6 +91,16 @@ async def test_free_text_in_swahili_starts_the_flow_with_the_service_filled_in(h
     assert row.chat_id is None, "no follow-up asked for, so no chat id kept"
     assert row.language == "sw" and row.text is None
     assert_nothing_rejected(hali.api)
+
+
+async def test_saying_only_that_a_service_is_down_gets_the_card_that_offers_the_report(hali: Harness) -> None:
+    # "mpesa iko down" may be a question without its question mark: the card answers it either way.
+    card = await hali.say(JUMA, "mpesa iko down", language_code="sw")
+    assert "M-Pesa (Safaricom)" in card.plain_text and "Unachoweza kufanya" in card.plain_text
+    assert button_data(card, "Ripoti tatizo") == "rp:mpesa"
+    assert await reports_of(hali).flow(JUMA) is None
+    records = await hali.tap(JUMA, card, "Ripoti tatizo", language_code="sw")
+    assert any("Ripoti tatizo la M-Pesa" in (r.plain_text or "") for r in records)
 
 
 async def test_the_status_card_has_a_report_button_that_opens_the_flow(hali: Harness) -> None:
@@ -292,7 +302,7 @@ async def test_the_crowd_signal_shows_on_the_card_below_an_incident(hali: Harnes
     assert card.plain_text.index("Payments down") < card.plain_text.index("Citizens report problems")
 
     sw = await hali.say(JUMA, "ecitizen iko down?")
-    assert "Wananchi wanaripoti matatizo (haijathibitishwa)" in sw.plain_text
+    assert "Wananchi wanaripoti matatizo (hayajathibitishwa)" in sw.plain_text
     assert_nothing_rejected(hali.api)
 
 

@@ -49,7 +49,7 @@ async def test_an_operator_resolve_sends_one_follow_up_in_the_reporters_language
     received = hali.api.messages_to(JUMA)[before:]
     assert len(received) == 1, [r.plain_text for r in received]
     text = received[0].plain_text or ""
-    assert "KRA iTax inafanya kazi tena" in text
+    assert "KRA iTax: huduma inafanya kazi tena" in text
     assert "R-" in text, "the follow-up names the report"
     assert "KRA iTax is working again" in (hali.api.messages_to(OTHER)[-1].plain_text or "")
     assert await reported_chat_ids(hali) == [None], "the chat id is dropped once the message is queued"
@@ -207,7 +207,7 @@ async def test_reports_summarises_citizens_reports_escaped_in_the_operators_lang
     reply = await hali.command(OPERATOR, "reports")
     text = reply.plain_text or ""
     assert "Reports in the last 24 hours" in text
-    assert "KRA iTax: 2 reports (2 counted, 0 flagged)" in text and "• Very slow: 2" in text
+    assert "KRA iTax: 2 reports (2 counted, 0 flagged as suspicious)" in text and "• Very slow: 2" in text
     assert len(text) <= 4096
     one = await hali.command(OPERATOR, "reports", "sha 2")
     assert "No reports in the last 2 hours." in (one.plain_text or "")
