@@ -73,6 +73,12 @@ class SharedSlots:
     def interval(self) -> float:
         return 1.0 / (self.rate * self.headroom)
 
+    @property
+    def late(self) -> float:
+        """How late a reserved moment may still be used: longer than a reservation's round trip, short
+        enough (with the headroom) that no second ever holds more than the rate."""
+        return max(self.interval, 0.025)
+
     async def _ensure_row(self) -> None:
         if self._ready:
             return
@@ -89,7 +95,7 @@ class SharedSlots:
                     self._slots.clear()
                     await self.sleep(self._paused_until - now)
                     continue
-                while self._slots and self._slots[0] < now - self.interval:
+                while self._slots and self._slots[0] < now - self.late:
                     self._slots.popleft()  # a moment left unused too long ago is not safe to use late
                 if self._slots:
                     at = self._slots.popleft()

@@ -79,3 +79,12 @@ async def test_the_heartbeat_shares_queues_and_counts_for_hali_sending(store: St
     assert (report.sent_last_hour, report.throttled_last_hour, report.dropped_last_hour) == (45, 1, 2)
     await bot.leave()
     assert [s.role for s in (await sending_report(store.sessions, store.clock)).senders] == ["dispatch"]
+
+
+async def test_a_fast_lane_gives_a_permit_to_a_lone_message_after_an_idle_spell(store: Store) -> None:
+    lane = slots(store, 1000)  # a moment is a millisecond: shorter than a reservation's round trip
+    for _ in range(5):
+        await asyncio.sleep(0.05)
+        async with asyncio.timeout(1):
+            await lane.take()
+    assert lane.reservations <= 10
