@@ -47,7 +47,6 @@ import inspect
 import json
 import logging
 import os
-import platform
 import random
 import re
 import signal
@@ -56,7 +55,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
@@ -67,10 +65,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
 import aiohttp
-import httpx
-import sqlalchemy
-import telegram
 
+from benchmarks.harness import database, machine, percentile
 from bot.catalog.model import Text
 from bot.cli import ensure_ready
 from bot.config import Settings
@@ -79,10 +75,10 @@ from bot.engine import Engine
 from bot.i18n import load_translators
 from bot.sources import status_board
 from bot.store.repo import Store
-from bot.telegram.app import build_application
+from bot.telegram.app import telegram_front
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CONCURRENCY: int = inspect.signature(build_application).parameters["concurrent_updates"].default
+DEFAULT_CONCURRENCY: int = inspect.signature(telegram_front).parameters["concurrency"].default
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 # How people name the services, and how they ask whether one works.
@@ -166,14 +162,6 @@ class RoundResult:
     @property
     def cpu_per_reply(self) -> float:
         return self.bot_cpu / max(1, len(self.latencies))
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile of sorted values."""
-    if not values:
-        return float("nan")
-    rank = max(1, -(-len(values) * q // 100))
-    return values[int(rank) - 1]
 
 
 # --- the fake Bot API in its own process ---------------------------------------------------------
@@ -618,51 +606,7 @@ async def bench_engine(plan: Plan) -> EngineResult:
 # --- database -------------------------------------------------------------------------------------
 
 
-async def _pg_admin(url: str, sql: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(url, timeout=10)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-@asynccontextmanager
-async def database(kind: str, workdir: Path, admin_url: str) -> AsyncIterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite+aiosqlite:///{workdir / 'hali.db'}"
-        return
-    name = f"hali_bench_{uuid.uuid4().hex[:10]}"
-    await _pg_admin(admin_url, f'CREATE DATABASE "{name}"')
-    try:
-        base = admin_url.rsplit("/", 1)[0].split("://", 1)[1]
-        yield f"postgresql+asyncpg://{base}/{name}"
-    finally:
-        await _pg_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 # --- output ---------------------------------------------------------------------------------------
-
-
-def machine() -> str:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    try:
-        commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,
-                                text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        commit = ""
-    return (f"machine: nproc={nproc} {model or platform.machine()}, {platform.system()} {platform.release()}\n"
-            f"python {platform.python_version()}, python-telegram-bot {telegram.__version__}, "
-            f"SQLAlchemy {sqlalchemy.__version__}, httpx {httpx.__version__}; code at {commit or 'unknown'}")
 
 
 def report_bots(bots: Sequence[RunningBot], *, postgres: bool) -> str:
@@ -753,7 +697,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--n", type=int, default=2000, help="questions in each measured round")
     parser.add_argument("--users", type=int, default=500, help="distinct chats asking them")
     parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY,
-                        help="concurrent_updates for both bots (default: what `hali run` uses)")
+                        help="updates handled at once by each bot (default: what `hali run` uses)")
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--engine-n", type=int, default=5000, help="messages for engine.answer alone")
     parser.add_argument("--warmup", type=int, default=300, help="questions in the unmeasured first round")

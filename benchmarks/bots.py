@@ -6,7 +6,8 @@
     python -m benchmarks.bots echo --api URL --concurrency N --transport hali
 
 * ``hali`` is ``hali run`` (the same ``run_bot``, logging set up as the CLI sets it up) without the
-  automatic-check runner, which would probe the real sites.
+  automatic-check runner, which would probe the real sites. Every message still goes through the send
+  budget (shared through the store); ``--send-rate`` sets its limit.
 * ``echo`` is a bare python-telegram-bot echo bot: one text handler that sends the text back.
 * ``card`` is a bare python-telegram-bot bot that answers every text with one fixed status card (HTML,
   inline buttons) read from FILE: what sending a card costs by itself.
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,8 +44,10 @@ from tests.fakes.botapi import TOKEN
 def run_hali(args: argparse.Namespace) -> int:
     from bot.run import run_bot
 
-    settings = Settings(token=TOKEN, api_base_url=args.api, database_url=args.db,
-                        poll_timeout_seconds=args.poll_timeout)
+    # The rest of the settings from the environment (HALI_PAID_BROADCAST, HALI_BROADCAST_RATE…).
+    settings = Settings.from_env({**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": args.api,
+                                  "DATABASE_URL": args.db, "HALI_POLL_TIMEOUT": str(args.poll_timeout),
+                                  "HALI_SEND_RATE": str(args.send_rate)})
     configure_logging(settings, "run")
     return run_bot(settings, checks=False, concurrent_updates=args.concurrency)
 
@@ -81,6 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, required=True)
     parser.add_argument("--poll-timeout", type=int, default=Settings().poll_timeout_seconds)
     parser.add_argument("--db", help="hali: DATABASE_URL")
+    parser.add_argument("--send-rate", type=float, default=100_000.0,
+                        help="hali: HALI_SEND_RATE (default: above what the machine can send, so the budget "
+                             "does all its work without holding anything back)")
     parser.add_argument("--card", help="card: a JSON file with the card's html and keyboard rows")
     parser.add_argument("--transport", choices=("ptb", "hali"),
                         help="echo and card: python-telegram-bot's own transport, or Hali's")

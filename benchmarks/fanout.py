@@ -21,12 +21,10 @@ import asyncio
 import json
 import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -34,6 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.harness import fake, start_fake  # noqa: E402
 from bot.catalog.loader import load_catalog  # noqa: E402
 from bot.catalog.model import Text  # noqa: E402
 from bot.config import Settings  # noqa: E402
@@ -42,30 +41,6 @@ from bot.core.status import State  # noqa: E402
 from bot.store.models import Base, SubscriberRow, SubscriptionRow  # noqa: E402
 from bot.store.repo import Store  # noqa: E402
 from tests.fakes.botapi import TOKEN  # noqa: E402
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_fake(rate: int | None, *, paid: bool = False,
-               extra: tuple[str, ...] = ()) -> tuple[subprocess.Popen[bytes], str]:
-    """The fake Bot API in a process of its own, enforcing `rate` (on paid broadcasts with `paid`)."""
-    port = free_port()
-    command = [sys.executable, "-m", "tests.fakes.botapi", "--port", str(port), "--no-keep-requests", *extra]
-    if rate is not None:
-        command += ["--paid-rate" if paid else "--global-rate", str(rate)]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE)
-    assert process.stdout is not None
-    process.stdout.readline()  # "FakeBotAPI listening ..."
-    return process, f"http://127.0.0.1:{port}"
-
-
-def fake(url: str, action: str) -> Any:
-    with urllib.request.urlopen(f"{url}/_fake/{action}", timeout=120) as response:
-        return json.loads(response.read())["result"]
 
 
 async def seed(database: str, n: int) -> float:

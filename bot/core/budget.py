@@ -487,8 +487,10 @@ class Lane:
             if consume:
                 self._credit = credit - 1.0 if choice is Priority.NOTICE else credit
         if consume and self.caps[choice] is not None:
+            # An average, not a strict spacing: half an interval late is made up for, so waiting for
+            # the cap and for the lane's next slot overlap instead of adding up.
             cap = self.caps[choice] or 1e-9
-            self._cap_next[choice] = max(self._cap_next[choice], now) + 1 / cap
+            self._cap_next[choice] = max(self._cap_next[choice], now - 0.5 / cap) + 1 / cap
         return choice
 
     def _cap_allows(self, priority: Priority, now: float) -> bool:
@@ -731,27 +733,20 @@ class Demand:
 def allocate(demands: Iterable[Demand], me: str, rate: float, share: float) -> dict[Priority, float | None]:
     """This process's caps per priority in a lane, from every live process's queues (its own fresh).
 
-    While answers wait anywhere and notices wait anywhere, the answers of the deployment get
-    `1 - share` of the lane and its notices `share`. Each process gets the part of a priority's rate
-    that its own queue is of the deployment's, so the answers of all processes drain about first come,
-    first served; a process with none yet is given room for one. When all the work is here, nothing is
-    capped: the lane's own rule splits it, and gives a priority's unused permits to the other.
+    Answers are never capped: they come first, and the lane's slots (shared through the store) keep
+    every process together under the rate. Notices are what must make room: while answers wait anywhere,
+    the deployment's notices get `share` of the lane, split evenly between the processes that have
+    notices (an even split, not one by the size of each queue, so that a process finishing the last few
+    rows of a batch finishes them at once). When all the work is here, nothing is capped: the lane's own
+    rule splits it and gives a priority's unused permits to the other.
     """
     rows = [d for d in demands if d.sender != me]
     mine = next((d for d in demands if d.sender == me), Demand(me, 0, 0))
-    answers = mine.answers + sum(d.answers for d in rows)
-    notices = mine.notices + sum(d.notices for d in rows)
+    caps: dict[Priority, float | None] = {Priority.ANSWER: None, Priority.NOTICE: None}
     if not any(d.answers or d.notices for d in rows):
-        return {Priority.ANSWER: None, Priority.NOTICE: None}
-    rates = {Priority.ANSWER: rate * (1 - share) if notices else rate,
-             Priority.NOTICE: rate * share if answers else rate}
-    return {Priority.ANSWER: _part(rates[Priority.ANSWER], mine.answers, answers),
-            Priority.NOTICE: _part(rates[Priority.NOTICE], mine.notices, notices)}
-
-
-def _part(rate: float, own: int, total: int) -> float | None:
-    if total == 0:
-        return None  # nobody has this kind of work: whoever gets some first is not held back
-    if own == 0:
-        return rate / (total + 1)  # as if one were queued behind everyone else's
-    return rate * own / total
+        return caps
+    answers = mine.answers + sum(d.answers for d in rows)
+    if answers and (mine.notices or any(d.notices for d in rows)):
+        others = sum(1 for d in rows if d.notices)
+        caps[Priority.NOTICE] = rate * share / (others + 1)
+    return caps
