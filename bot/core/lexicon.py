@@ -72,7 +72,9 @@ GREETING_FILLERS = frozenset(
 )
 
 # Greetings that are phrases ("how are you", "uko aje"): a message of these and greeting words is a greeting.
-GREETING_PHRASES = r"how are you|how r u|hows it going|uko aje|mko aje|uko poa|habari gani|habari zenu"
+GREETING_PHRASES = (
+    r"how are you|how r u|hows it going|uko aje|mko aje|uko (?:poa|fiti|freshi|shwari)|habari gani|habari zenu"
+)
 
 # Words that are neither language's marker but are common in messages; they are never fuzzy-matched
 # to a service name ("system" must not become "sha").
@@ -129,7 +131,7 @@ UNSUBSCRIBE = (
     r"sitaki (?:\w+ ){0,2}?(?:arifa|messages?|alerts?|updates?|notifications?|sms|ujumbe)",
     r"(?:ondoa|toa|futa|remove|cancel|delete)\b(?:\s+\w+){0,4}?\s+"
     r"(?:arifa|alerts?|notifications?|subscriptions?|updates?)",
-    r"no more (?:alerts|messages|updates|notifications)",
+    r"no more (?:\w+ )?(?:alerts|messages|updates|notifications)",
     r"stop (?:\w+ ){0,2}?(?:alerts?|notifications?|updates?|arifa)",
     r"(?:zima|mute|silence|turn off|switch off|disable) (?:\w+ ){0,2}?"
     r"(?:arifa|alerts?|notifications?|updates?|messages?)",
@@ -248,7 +250,9 @@ REPORT: tuple[tuple[str, float], ...] = (
     (r"imekataa|inakataa|rejected|declined|failed|failing|inafail|imefail|fails", 2),
     (r"timing out|times out|timed out", 2),
     (r"pending|unpaid", 2),
-    (r"wrong|incorrect|vibaya|makosa|imekosewa|misspel\w*", 3),
+    (r"wrong|incorrect|inaccurate|vibaya|makosa|imekosewa|misspel\w*", 3),
+    (r"unauthori[sz]ed", 2),
+    (r"log(?:ged|s|ging) me out", 3),
     (r"(?:imekuja|imetoka|came|issued|got)\b(?:\s+\w+){0,5}?\s+(?:badala ya|instead of)", 3),
     (r"(?:jina|number|namba|date|details|class|picha) mbaya", 3),
     (r"ha(?:i|zi)(?:ja)?on(?:y|e)\w*|not showing|doesnt show|missing", 2),
@@ -263,7 +267,10 @@ STATE_DOWN = (
     r"haifanyi kazi|haifanyi|hazifanyi kazi|haziwork|haiwork|haifunguki|hazifunguki|haiendi|"
     r"haipatikani|hazipatikani|haiko on|not working|isnt working|not loading|doesnt work|dont work|"
     r"doesnt open|wont open|not opening|is down|are down|down|imekufa|zimekufa|iko chini|ziko chini|"
-    r"imeenda chini|imekwama|zimekwama|stuck|imezima|imecrash|crashed|crashing|imeanguka|\w*zingua|"
+    r"imeenda chini|imekwama|zimekwama|umekwama|stuck|hanging|imezima|imecrash|crashed|crashing|crashes|"
+    r"imeanguka|umeanguka|\w*zingua|inaccessible|"
+    # Kenyan English: "mpesa is not going through", "iTax is refusing my password", "PRN not generated"
+    r"not going through|(?:is|its|are) not going|not coming|refus(?:es|ed|ing)|not generat(?:ed|ing)|"
     r"iko na shida|ina shida|shida|tatizo|matatizo|hitilafu|noma|problems?|issues?|broken|offline|imeharibika|"
     r"not responding|no response|hakuna jibu|"
     # other negative verbs of a service (class 9, 10 and 3 subjects): haiendi, haziendi, haujibu,
@@ -320,7 +327,7 @@ HELP_USE = (
 # Thanks and blessings: answered "You're welcome" when nothing else is asked.
 THANKS = (
     r"\w*(?:asante|ahsante)\w*|thanks|thank you|thx|thnx|shukran\w*|\w*shukuru|cheers|mungu akubariki|"
-    r"god bless"
+    r"god bless|(?:much |really )?appreciated"
 )
 
 OTHER: tuple[tuple[str, float], ...] = (
@@ -391,7 +398,7 @@ IMPLIED_SERVICE: tuple[tuple[str, str], ...] = (
 SYMPTOMS: tuple[tuple[str, str], ...] = (
     (
         "wrong_details",
-        r"wrong|incorrect|vibaya|makosa|imekosewa|misspel\w*|"
+        r"wrong|incorrect|inaccurate|vibaya|makosa|imekosewa|misspel\w*|"
         r"(?:imekuja|imetoka|came|issued|got)\b(?:\s+\w+){0,5}?\s+(?:badala ya|instead of)|"
         r"(?:jina|number|namba|date|details|class|picha) mbaya",
     ),

@@ -409,9 +409,34 @@ def test_the_verb_of_a_schedule_question_is_not_the_state(understander: Understa
         ("Nifute kwenye mfumo wenu", Intent.FORGET),
         ("Ninawezaje kukutumia?", Intent.HELP),
         ("How much does smart DL renewal cost?", Intent.OTHER),
+        ("no more NSSF alerts", Intent.UNSUBSCRIBE),
+        ("much appreciated", Intent.THANKS),
+        ("mambo, uko fiti?", Intent.GREETING),
     ],
 )
 def test_requests_are_read_in_their_everyday_forms(understander: Understander, text: str, intent: Intent) -> None:
+    assert understander.understand(text).intent is intent
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("mpesa is not going through", Intent.REPORT),
+        ("KRA portal keeps refusing my password", Intent.REPORT),
+        ("the NTSA system is hanging", Intent.REPORT),
+        ("PRN not generated", Intent.REPORT),
+        ("tokens not coming through", Intent.REPORT),
+        ("helb app crashes when I open it", Intent.REPORT),
+        ("my logbook has inaccurate details", Intent.REPORT),
+        ("ecitizen logs me out every time", Intent.REPORT),
+        ("Mfumo wa NSSF umekwama", Intent.REPORT),
+        ("is itax refusing payments?", Intent.STATUS),
+        ("is mpesa not going through for everyone?", Intent.STATUS),
+    ],
+)
+def test_failures_in_kenyan_english_are_reports_and_asked_are_status_questions(
+    understander: Understander, text: str, intent: Intent
+) -> None:
     assert understander.understand(text).intent is intent
 
 
