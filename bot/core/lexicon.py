@@ -103,8 +103,13 @@ SWAHILI_NEGATIVE = (
 # infinitives: kulipa, kuverify, kuregister, kudownload
 SWAHILI_INFINITIVE = r"ku[a-z]{3,}"
 # English words that happen to fit the patterns above ("unable" is u-na-ble, "amended" a-me-nded) end
-# like English words; a Swahili verb, even on an English stem ("inaload", "imecrash"), does not.
-ENGLISH_ENDING = r"(?:able|ible|ed|ized|ised|ous|ment|ity|ness|ics|ysis|ive)$"
+# like English words; a Swahili verb, even on an English stem ("inaload", "imecrash"), does not: Sheng
+# takes the bare English stem, never an inflected form, so "-ing" ("lingering", "waking") and a plural
+# or third person "-s" ("vitals", "amenities"; not "-ss" or "-us": "haijaprocess") are English.
+ENGLISH_ENDING = r"(?:able|ible|ed|ized|ised|ous|ment|ity|ness|ics|ysis|ive|ing|tion|sion|[^su]s)$"
+# ... and so does a doubled consonant right after the tense marker ("inaccurate", "unapproved",
+# "inappropriate"): no Swahili stem, and no English stem Sheng borrows, starts with one.
+ENGLISH_STEM = r"(?:ni|u|a|tu|m|mu|wa|i|zi|li|ki|vi|ya|hu)(?:na|me|li|ta|ja|ki|nge|ka)([bcdfgkprstvz])\1"
 
 # --- intent phrases ---------------------------------------------------------------------------------
 

@@ -242,6 +242,7 @@ _SYMPTOMS = tuple((re.compile(rf"(?<!\w)(?:{p})(?!\w)"), Symptom(name)) for name
 _SW_VERB = re.compile(rf"(?:{lx.SWAHILI_VERB}|{lx.SWAHILI_NEGATIVE}|{lx.SWAHILI_INFINITIVE})")
 _SW_NEGATIVE = re.compile(lx.SWAHILI_NEGATIVE)
 _ENGLISH_ENDING = re.compile(lx.ENGLISH_ENDING)
+_ENGLISH_STEM = re.compile(lx.ENGLISH_STEM)
 
 _KNOWN_WORDS = (
     lx.SWAHILI_WORDS
@@ -659,8 +660,14 @@ def _language(parsed: _Text, consumed: set[int], intent: Intent) -> str | None:
         elif intent is Intent.GREETING and tok in lx.GREETINGS_SW:
             # "form", "sema": Sheng greetings that are ordinary words elsewhere
             sw += 1
-        elif tok.isalpha() and _SW_VERB.fullmatch(tok) and not _ENGLISH_ENDING.search(tok):
+        elif _swahili_verb(tok):
             sw += 1.5
     if max(sw, en) < 0.5:
         return None
     return "sw" if sw >= en else "en"
+
+
+def _swahili_verb(tok: str) -> bool:
+    """A Swahili verb form ("inafanya", "haiwork", "kulipa"), not an English word of the same shape."""
+    return (tok.isalpha() and _SW_VERB.fullmatch(tok) is not None and not _ENGLISH_ENDING.search(tok)
+            and not _ENGLISH_STEM.match(tok))

@@ -461,7 +461,10 @@ def test_a_report_that_only_says_the_service_is_down_is_unsure(
 @pytest.mark.parametrize(
     ("text", "language"),
     [("unable to login", "en"), ("payment unauthorized", "en"), ("still unable", "en"),
-     ("inaload tu", "sw"), ("imeblockiwa", "sw"), ("nimerefresh mara tatu", "sw")],
+     ("inaccurate details on my logbook", "en"), ("waking up", "en"), ("the amenities", "en"),
+     ("the inauguration", "en"),
+     ("inaload tu", "sw"), ("imeblockiwa", "sw"), ("nimerefresh mara tatu", "sw"), ("haijaprocess", "sw"),
+     ("nimejaribu kuapply", "sw")],
 )
 def test_english_words_that_look_like_swahili_verbs_count_as_english(
     understander: Understander, text: str, language: str
