@@ -90,6 +90,34 @@ NEUTRAL_WORDS = frozenset(
     """.split()
 )
 
+# Kenyan places and first names. Like service names they are neither language ("Kitale", "Kilifi",
+# "Akinyi" and "Mutahi" have the shape of Swahili verbs), and they are never fuzzy-matched to a service.
+# Names that are Swahili words ("Imani", "Baraka", "Umoja", "Utawala") are not listed: they stay Swahili.
+NAMES = frozenset(
+    """
+    mombasa kwale kilifi lamu taita taveta garissa wajir mandera marsabit isiolo meru tharaka nithi embu
+    kitui machakos makueni nyandarua nyeri kirinyaga muranga kiambu turkana pokot samburu nzoia uasin gishu
+    elgeyo marakwet nandi baringo laikipia nakuru narok kajiado kericho bomet kakamega vihiga bungoma busia
+    siaya kisumu migori kisii nyamira nairobi eldoret thika malindi kitale naivasha nanyuki nyahururu
+    kerugoya karatina kikuyu limuru ruiru juja kitengela voi watamu ukunda diani mtwapa kilindini likoni
+    nyali bamburi kapsabet iten kabarnet lodwar maralal moyale webuye mumias awendo rongo ahero maseno bondo
+    keroka molo njoro gilgil kangundo mwingi chuka kijabe kinangop magadi namanga loitokitok litein sotik
+    kisauni changamwe mariakani emali kimilili malaba matuu kilimani kileleshwa lavington westlands
+    parklands langata kibera kawangware kangemi kayole embakasi donholm buruburu eastleigh kasarani githurai
+    kahawa roysambu ruaka rongai ngong kitisuru runda muthaiga gigiri mathare kariobangi dandora kariokor
+    ngara madaraka syokimau mlolongo ruai kamulu uthiru dagoretti kiserian ongata makadara kamukunji mwiki
+    shanzu kizingo mikindani kondele nyalenda mamboleo kenyatta jkia kicc
+    alice alicia aliya amelia angela angelina anita lilian nikita akinyi atieno achieng adhiambo awuor
+    anyango auma otieno odhiambo ochieng onyango omondi owino okoth ouma kamau wanjiku wanjiru wambui
+    wairimu wangari wangui wangechi wangeci njeri nyambura muthoni gathoni nyokabi mwangi kariuki njoroge
+    kimani maina karanja gitau macharia ndungu mutahi mukami mukiri mukuria kuria mutua mutai mutiso mutava
+    mulinge musyoka mbithi kioko nduku mueni ndunge kalekye mukasa kuloba wafula wekesa barasa wanyama
+    simiyu nekesa nafula nanjala khaemba makokha wamalwa walibora kipchoge kiprotich cheruiyot chebet jeptoo
+    kibet koech rotich kiptoo langat kosgei korir kiplagat jelagat chepkoech kinyua kinoti kirimi mwenda
+    gakii nkatha mugambi mbaabu kithinji mohamed hassan abdi omar fatuma halima zainabu
+    """.split()
+)
+
 # --- verb forms (Swahili morphology, including Sheng verbs built on English stems) --------------------
 
 # subject prefix + tense marker + stem: inafanya, imekufa, nimelipa, ikirudi, inaload, wanasema

@@ -249,6 +249,7 @@ _KNOWN_WORDS = (
     | lx.ENGLISH_WORDS
     | lx.ENGLISH_LOANWORDS
     | lx.NEUTRAL_WORDS
+    | lx.NAMES
     | lx.GREETINGS_SW
     | lx.GREETINGS_EN
     | lx.GREETING_FILLERS
@@ -649,7 +650,7 @@ def _free_intent(parsed: _Text, named: bool, requests: set[str | None], states: 
 def _language(parsed: _Text, consumed: set[int], intent: Intent) -> str | None:
     sw = en = 0.0
     for index, tok in enumerate(parsed.tokens):
-        if index in consumed:
+        if index in consumed or tok in lx.NAMES:
             continue
         if tok in lx.SWAHILI_WORDS:
             sw += 1

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from bot.catalog.model import Catalog
+from bot.core import lexicon
 from bot.core.understanding import Intent, Symptom, Understander, normalise
 from tests.core.understanding_cases import CASES, DOC_EXAMPLES, OWN_CASES, Case
 
@@ -276,7 +277,10 @@ def test_a_greeting_followed_by_a_question_is_the_question(understander: Underst
     assert understander.understand("Niaje, ecitizen iko down?").intent is Intent.STATUS
 
 
-@pytest.mark.parametrize(("text", "language"), [("ecitizen?", None), ("ok", None), ("222222", None), ("👍", None)])
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [("ecitizen?", None), ("ok", None), ("222222", None), ("👍", None), ("Kitale", None), ("Angela Wangechi", None)],
+)
 def test_names_numbers_and_emoji_have_no_language(understander: Understander, text: str, language: str | None) -> None:
     assert understander.understand(text).language == language
 
@@ -456,6 +460,20 @@ def test_a_report_that_only_says_the_service_is_down_is_unsure(
     result = understander.understand(text)
     assert result.unsure is unsure
     assert result.intent is (Intent.STATUS if text.endswith("?") else Intent.REPORT)
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [("Akinyi from Kilimani", "en"), ("Is Kijabe hospital offline?", "en"), ("mutahi hapa, itax iko on?", "sw"),
+     ("Huduma centre ya Kilifi iko wazi?", "sw")],
+)
+def test_places_and_names_count_for_neither_language(understander: Understander, text: str, language: str) -> None:
+    assert understander.understand(text).language == language
+
+
+def test_names_are_none_of_the_language_words() -> None:
+    words = lexicon.SWAHILI_WORDS | lexicon.ENGLISH_WORDS | lexicon.ENGLISH_LOANWORDS | lexicon.GREETINGS_SW
+    assert lexicon.NAMES.isdisjoint(words)
 
 
 @pytest.mark.parametrize(
