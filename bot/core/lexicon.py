@@ -27,6 +27,7 @@ SWAHILI_WORDS = frozenset(
     leseni pasipoti yangu nyumbani ofisi bure haraka polepole tena pia ama aje kwenye ndani
     nina una ana tuna mna wana ku nayo ziko hiki hicho mwenyewe sawasawa
     ahsante asanteni nashukuru tunashukuru shukran shukrani mungu akubariki akubariki zote orodha
+    haya naam sawia shwari fiti freshi
     """.split()
 )
 
@@ -47,14 +48,25 @@ ENGLISH_WORDS = frozenset(
     again everything something nothing about out off over under only even ever never always
     same person office won match help shift taken thx cool cheers menu list show options
     unaware alike alive align alien liking america american analysis analyse analyze amend vitamin
+    us him hers ours theirs myself yourself himself herself itself ourselves themselves whom whose
+    anything anybody everybody somebody someone nobody noone each every either neither both few many much
+    more most less least several such own enough as onto upon within across along among around behind
+    below beside between beyond despite during except inside near outside per throughout toward towards
+    against above till although though while whereas unless whether nor yet once might must being having
+    doing going gone shouldnt wouldnt hasnt hadnt havent werent ive youre theyre weve youve theres thats
+    whos lets ago already almost anymore anyway away everywhere however later maybe nearly often perhaps
+    quite rather really soon sometimes somewhere therefore together usually say
     """.split()
 )
 
-# English words Kenyans also use inside Swahili sentences ("SHA system iko down"): half a point.
+# English words Kenyans also use inside Swahili sentences ("SHA system iko down", "sorry boss, ..."): half
+# a point, so that alone ("noted", "sorry") they are English and next to Swahili grammar they are not.
 ENGLISH_LOANWORDS = frozenset(
     """
     down up slow back on system error page number payment login site website data info time phone
     laptop problem issue loading load open services wrong new old online hello hi hey
+    fine done sorry kindly assist advise noted alright yeah yep yup nope nice great perfect exactly
+    correct appreciated
     """.split()
 )
 

@@ -464,6 +464,17 @@ def test_a_report_that_only_says_the_service_is_down_is_unsure(
 
 @pytest.mark.parametrize(
     ("text", "language"),
+    [("noted", "en"), ("nope", "en"), ("fine", "en"), ("kindly assist", "en"), ("haya", "sw"), ("shwari", "sw"),
+     ("sorry boss, ecitizen iko down?", "sw"), ("iko fine sasa", "sw"), ("as per the receipt", "en")],
+)
+def test_one_word_replies_have_a_language_and_politeness_words_do_not_outweigh_swahili(
+    understander: Understander, text: str, language: str
+) -> None:
+    assert understander.understand(text).language == language
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
     [("Akinyi from Kilimani", "en"), ("Is Kijabe hospital offline?", "en"), ("mutahi hapa, itax iko on?", "sw"),
      ("Huduma centre ya Kilifi iko wazi?", "sw")],
 )
