@@ -34,9 +34,13 @@ else is asked.
 Language
 --------
 Each word scores for Swahili (function words 1, verb forms such as "inafanya", "haiwork", "kulipa" 1.5)
-or English (function words 1, words also used inside Swahili sentences such as "down", "system" 0.5).
-Names, numbers and emoji score nothing. The higher score wins, ties go to Swahili (a sentence with
-Swahili grammar is Swahili even when half its nouns are English); below half a point it is None.
+or English (function words 1; words also used inside Swahili sentences such as "down", "system", and
+one-word replies such as "noted", "sorry" 0.5). A word of verb shape is English, and scores nothing, when
+it ends like an inflected English word ("unable", "lingering", "vitals") or has a doubled consonant after
+the tense marker ("inaccurate"): Sheng takes the bare English stem ("inaload"). Names (services, and the
+Kenyan places and first names of `lexicon.NAMES`: "Kitale", "Akinyi"), numbers and emoji score nothing.
+The higher score wins, ties go to Swahili (a sentence with Swahili grammar is Swahili even when half its
+nouns are English); below half a point it is None.
 """
 
 from __future__ import annotations
