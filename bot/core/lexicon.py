@@ -27,6 +27,7 @@ SWAHILI_WORDS = frozenset(
     leseni pasipoti yangu nyumbani ofisi bure haraka polepole tena pia ama aje kwenye ndani
     nina una ana tuna mna wana ku nayo ziko hiki hicho mwenyewe sawasawa
     ahsante asanteni nashukuru tunashukuru shukran shukrani mungu akubariki akubariki zote orodha
+    haya naam sawia shwari fiti freshi
     """.split()
 )
 
@@ -47,14 +48,25 @@ ENGLISH_WORDS = frozenset(
     again everything something nothing about out off over under only even ever never always
     same person office won match help shift taken thx cool cheers menu list show options
     unaware alike alive align alien liking america american analysis analyse analyze amend vitamin
+    us him hers ours theirs myself yourself himself herself itself ourselves themselves whom whose
+    anything anybody everybody somebody someone nobody noone each every either neither both few many much
+    more most less least several such own enough as onto upon within across along among around behind
+    below beside between beyond despite during except inside near outside per throughout toward towards
+    against above till although though while whereas unless whether nor yet once might must being having
+    doing going gone shouldnt wouldnt hasnt hadnt havent werent ive youre theyre weve youve theres thats
+    whos lets ago already almost anymore anyway away everywhere however later maybe nearly often perhaps
+    quite rather really soon sometimes somewhere therefore together usually say
     """.split()
 )
 
-# English words Kenyans also use inside Swahili sentences ("SHA system iko down"): half a point.
+# English words Kenyans also use inside Swahili sentences ("SHA system iko down", "sorry boss, ..."): half
+# a point, so that alone ("noted", "sorry") they are English and next to Swahili grammar they are not.
 ENGLISH_LOANWORDS = frozenset(
     """
     down up slow back on system error page number payment login site website data info time phone
     laptop problem issue loading load open services wrong new old online hello hi hey
+    fine done sorry kindly assist advise noted alright yeah yep yup nope nice great perfect exactly
+    correct appreciated
     """.split()
 )
 
@@ -72,7 +84,9 @@ GREETING_FILLERS = frozenset(
 )
 
 # Greetings that are phrases ("how are you", "uko aje"): a message of these and greeting words is a greeting.
-GREETING_PHRASES = r"how are you|how r u|hows it going|uko aje|mko aje|uko poa|habari gani|habari zenu"
+GREETING_PHRASES = (
+    r"how are you|how r u|hows it going|uko aje|mko aje|uko (?:poa|fiti|freshi|shwari)|habari gani|habari zenu"
+)
 
 # Words that are neither language's marker but are common in messages; they are never fuzzy-matched
 # to a service name ("system" must not become "sha").
@@ -85,6 +99,34 @@ NEUTRAL_WORDS = frozenset(
     sunday bro boss pliz plz asap tokens line bot hospital nairobi mombasa kisumu nakuru eldoret
     kenya kenyan government gava habari asante kesho centre center renew register verify password
     passwords email mail mpira gmail browser browsers wifi network bundles
+    """.split()
+)
+
+# Kenyan places and first names. Like service names they are neither language ("Kitale", "Kilifi",
+# "Akinyi" and "Mutahi" have the shape of Swahili verbs), and they are never fuzzy-matched to a service.
+# Names that are Swahili words ("Imani", "Baraka", "Umoja", "Utawala") are not listed: they stay Swahili.
+NAMES = frozenset(
+    """
+    mombasa kwale kilifi lamu taita taveta garissa wajir mandera marsabit isiolo meru tharaka nithi embu
+    kitui machakos makueni nyandarua nyeri kirinyaga muranga kiambu turkana pokot samburu nzoia uasin gishu
+    elgeyo marakwet nandi baringo laikipia nakuru narok kajiado kericho bomet kakamega vihiga bungoma busia
+    siaya kisumu migori kisii nyamira nairobi eldoret thika malindi kitale naivasha nanyuki nyahururu
+    kerugoya karatina kikuyu limuru ruiru juja kitengela voi watamu ukunda diani mtwapa kilindini likoni
+    nyali bamburi kapsabet iten kabarnet lodwar maralal moyale webuye mumias awendo rongo ahero maseno bondo
+    keroka molo njoro gilgil kangundo mwingi chuka kijabe kinangop magadi namanga loitokitok litein sotik
+    kisauni changamwe mariakani emali kimilili malaba matuu kilimani kileleshwa lavington westlands
+    parklands langata kibera kawangware kangemi kayole embakasi donholm buruburu eastleigh kasarani githurai
+    kahawa roysambu ruaka rongai ngong kitisuru runda muthaiga gigiri mathare kariobangi dandora kariokor
+    ngara madaraka syokimau mlolongo ruai kamulu uthiru dagoretti kiserian ongata makadara kamukunji mwiki
+    shanzu kizingo mikindani kondele nyalenda mamboleo kenyatta jkia kicc
+    alice alicia aliya amelia angela angelina anita lilian nikita akinyi atieno achieng adhiambo awuor
+    anyango auma otieno odhiambo ochieng onyango omondi owino okoth ouma kamau wanjiku wanjiru wambui
+    wairimu wangari wangui wangechi wangeci njeri nyambura muthoni gathoni nyokabi mwangi kariuki njoroge
+    kimani maina karanja gitau macharia ndungu mutahi mukami mukiri mukuria kuria mutua mutai mutiso mutava
+    mulinge musyoka mbithi kioko nduku mueni ndunge kalekye mukasa kuloba wafula wekesa barasa wanyama
+    simiyu nekesa nafula nanjala khaemba makokha wamalwa walibora kipchoge kiprotich cheruiyot chebet jeptoo
+    kibet koech rotich kiptoo langat kosgei korir kiplagat jelagat chepkoech kinyua kinoti kirimi mwenda
+    gakii nkatha mugambi mbaabu kithinji mohamed hassan abdi omar fatuma halima zainabu
     """.split()
 )
 
@@ -101,8 +143,13 @@ SWAHILI_NEGATIVE = (
 # infinitives: kulipa, kuverify, kuregister, kudownload
 SWAHILI_INFINITIVE = r"ku[a-z]{3,}"
 # English words that happen to fit the patterns above ("unable" is u-na-ble, "amended" a-me-nded) end
-# like English words; a Swahili verb, even on an English stem ("inaload", "imecrash"), does not.
-ENGLISH_ENDING = r"(?:able|ible|ed|ized|ised|ous|ment|ity|ness|ics|ysis|ive)$"
+# like English words; a Swahili verb, even on an English stem ("inaload", "imecrash"), does not: Sheng
+# takes the bare English stem, never an inflected form, so "-ing" ("lingering", "waking") and a plural
+# or third person "-s" ("vitals", "amenities"; not "-ss" or "-us": "haijaprocess") are English.
+ENGLISH_ENDING = r"(?:able|ible|ed|ized|ised|ous|ment|ity|ness|ics|ysis|ive|ing|tion|sion|[^su]s)$"
+# ... and so does a doubled consonant right after the tense marker ("inaccurate", "unapproved",
+# "inappropriate"): no Swahili stem, and no English stem Sheng borrows, starts with one.
+ENGLISH_STEM = r"(?:ni|u|a|tu|m|mu|wa|i|zi|li|ki|vi|ya|hu)(?:na|me|li|ta|ja|ki|nge|ka)([bcdfgkprstvz])\1"
 
 # --- intent phrases ---------------------------------------------------------------------------------
 
@@ -129,7 +176,7 @@ UNSUBSCRIBE = (
     r"sitaki (?:\w+ ){0,2}?(?:arifa|messages?|alerts?|updates?|notifications?|sms|ujumbe)",
     r"(?:ondoa|toa|futa|remove|cancel|delete)\b(?:\s+\w+){0,4}?\s+"
     r"(?:arifa|alerts?|notifications?|subscriptions?|updates?)",
-    r"no more (?:alerts|messages|updates|notifications)",
+    r"no more (?:\w+ )?(?:alerts|messages|updates|notifications)",
     r"stop (?:\w+ ){0,2}?(?:alerts?|notifications?|updates?|arifa)",
     r"(?:zima|mute|silence|turn off|switch off|disable) (?:\w+ ){0,2}?"
     r"(?:arifa|alerts?|notifications?|updates?|messages?)",
@@ -248,7 +295,9 @@ REPORT: tuple[tuple[str, float], ...] = (
     (r"imekataa|inakataa|rejected|declined|failed|failing|inafail|imefail|fails", 2),
     (r"timing out|times out|timed out", 2),
     (r"pending|unpaid", 2),
-    (r"wrong|incorrect|vibaya|makosa|imekosewa|misspel\w*", 3),
+    (r"wrong|incorrect|inaccurate|vibaya|makosa|imekosewa|misspel\w*", 3),
+    (r"unauthori[sz]ed", 2),
+    (r"log(?:ged|s|ging) me out", 3),
     (r"(?:imekuja|imetoka|came|issued|got)\b(?:\s+\w+){0,5}?\s+(?:badala ya|instead of)", 3),
     (r"(?:jina|number|namba|date|details|class|picha) mbaya", 3),
     (r"ha(?:i|zi)(?:ja)?on(?:y|e)\w*|not showing|doesnt show|missing", 2),
@@ -263,7 +312,10 @@ STATE_DOWN = (
     r"haifanyi kazi|haifanyi|hazifanyi kazi|haziwork|haiwork|haifunguki|hazifunguki|haiendi|"
     r"haipatikani|hazipatikani|haiko on|not working|isnt working|not loading|doesnt work|dont work|"
     r"doesnt open|wont open|not opening|is down|are down|down|imekufa|zimekufa|iko chini|ziko chini|"
-    r"imeenda chini|imekwama|zimekwama|stuck|imezima|imecrash|crashed|crashing|imeanguka|\w*zingua|"
+    r"imeenda chini|imekwama|zimekwama|umekwama|stuck|hanging|imezima|imecrash|crashed|crashing|crashes|"
+    r"imeanguka|umeanguka|\w*zingua|inaccessible|"
+    # Kenyan English: "mpesa is not going through", "iTax is refusing my password", "PRN not generated"
+    r"not going through|(?:is|its|are) not going|not coming|refus(?:es|ed|ing)|not generat(?:ed|ing)|"
     r"iko na shida|ina shida|shida|tatizo|matatizo|hitilafu|noma|problems?|issues?|broken|offline|imeharibika|"
     r"not responding|no response|hakuna jibu|"
     # other negative verbs of a service (class 9, 10 and 3 subjects): haiendi, haziendi, haujibu,
@@ -320,7 +372,7 @@ HELP_USE = (
 # Thanks and blessings: answered "You're welcome" when nothing else is asked.
 THANKS = (
     r"\w*(?:asante|ahsante)\w*|thanks|thank you|thx|thnx|shukran\w*|\w*shukuru|cheers|mungu akubariki|"
-    r"god bless"
+    r"god bless|(?:much |really )?appreciated"
 )
 
 OTHER: tuple[tuple[str, float], ...] = (
@@ -391,7 +443,7 @@ IMPLIED_SERVICE: tuple[tuple[str, str], ...] = (
 SYMPTOMS: tuple[tuple[str, str], ...] = (
     (
         "wrong_details",
-        r"wrong|incorrect|vibaya|makosa|imekosewa|misspel\w*|"
+        r"wrong|incorrect|inaccurate|vibaya|makosa|imekosewa|misspel\w*|"
         r"(?:imekuja|imetoka|came|issued|got)\b(?:\s+\w+){0,5}?\s+(?:badala ya|instead of)|"
         r"(?:jina|number|namba|date|details|class|picha) mbaya",
     ),

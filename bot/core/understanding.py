@@ -34,9 +34,13 @@ else is asked.
 Language
 --------
 Each word scores for Swahili (function words 1, verb forms such as "inafanya", "haiwork", "kulipa" 1.5)
-or English (function words 1, words also used inside Swahili sentences such as "down", "system" 0.5).
-Names, numbers and emoji score nothing. The higher score wins, ties go to Swahili (a sentence with
-Swahili grammar is Swahili even when half its nouns are English); below half a point it is None.
+or English (function words 1; words also used inside Swahili sentences such as "down", "system", and
+one-word replies such as "noted", "sorry" 0.5). A word of verb shape is English, and scores nothing, when
+it ends like an inflected English word ("unable", "lingering", "vitals") or has a doubled consonant after
+the tense marker ("inaccurate"): Sheng takes the bare English stem ("inaload"). Names (services, and the
+Kenyan places and first names of `lexicon.NAMES`: "Kitale", "Akinyi"), numbers and emoji score nothing.
+The higher score wins, ties go to Swahili (a sentence with Swahili grammar is Swahili even when half its
+nouns are English); below half a point it is None.
 """
 
 from __future__ import annotations
@@ -242,12 +246,14 @@ _SYMPTOMS = tuple((re.compile(rf"(?<!\w)(?:{p})(?!\w)"), Symptom(name)) for name
 _SW_VERB = re.compile(rf"(?:{lx.SWAHILI_VERB}|{lx.SWAHILI_NEGATIVE}|{lx.SWAHILI_INFINITIVE})")
 _SW_NEGATIVE = re.compile(lx.SWAHILI_NEGATIVE)
 _ENGLISH_ENDING = re.compile(lx.ENGLISH_ENDING)
+_ENGLISH_STEM = re.compile(lx.ENGLISH_STEM)
 
 _KNOWN_WORDS = (
     lx.SWAHILI_WORDS
     | lx.ENGLISH_WORDS
     | lx.ENGLISH_LOANWORDS
     | lx.NEUTRAL_WORDS
+    | lx.NAMES
     | lx.GREETINGS_SW
     | lx.GREETINGS_EN
     | lx.GREETING_FILLERS
@@ -648,7 +654,7 @@ def _free_intent(parsed: _Text, named: bool, requests: set[str | None], states: 
 def _language(parsed: _Text, consumed: set[int], intent: Intent) -> str | None:
     sw = en = 0.0
     for index, tok in enumerate(parsed.tokens):
-        if index in consumed:
+        if index in consumed or tok in lx.NAMES:
             continue
         if tok in lx.SWAHILI_WORDS:
             sw += 1
@@ -659,8 +665,14 @@ def _language(parsed: _Text, consumed: set[int], intent: Intent) -> str | None:
         elif intent is Intent.GREETING and tok in lx.GREETINGS_SW:
             # "form", "sema": Sheng greetings that are ordinary words elsewhere
             sw += 1
-        elif tok.isalpha() and _SW_VERB.fullmatch(tok) and not _ENGLISH_ENDING.search(tok):
+        elif _swahili_verb(tok):
             sw += 1.5
     if max(sw, en) < 0.5:
         return None
     return "sw" if sw >= en else "en"
+
+
+def _swahili_verb(tok: str) -> bool:
+    """A Swahili verb form ("inafanya", "haiwork", "kulipa"), not an English word of the same shape."""
+    return (tok.isalpha() and _SW_VERB.fullmatch(tok) is not None and not _ENGLISH_ENDING.search(tok)
+            and not _ENGLISH_STEM.match(tok))

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from bot.catalog.model import Catalog
+from bot.core import lexicon
 from bot.core.understanding import Intent, Symptom, Understander, normalise
 from tests.core.understanding_cases import CASES, DOC_EXAMPLES, OWN_CASES, Case
 
@@ -276,7 +277,10 @@ def test_a_greeting_followed_by_a_question_is_the_question(understander: Underst
     assert understander.understand("Niaje, ecitizen iko down?").intent is Intent.STATUS
 
 
-@pytest.mark.parametrize(("text", "language"), [("ecitizen?", None), ("ok", None), ("222222", None), ("👍", None)])
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [("ecitizen?", None), ("ok", None), ("222222", None), ("👍", None), ("Kitale", None), ("Angela Wangechi", None)],
+)
 def test_names_numbers_and_emoji_have_no_language(understander: Understander, text: str, language: str | None) -> None:
     assert understander.understand(text).language == language
 
@@ -409,9 +413,34 @@ def test_the_verb_of_a_schedule_question_is_not_the_state(understander: Understa
         ("Nifute kwenye mfumo wenu", Intent.FORGET),
         ("Ninawezaje kukutumia?", Intent.HELP),
         ("How much does smart DL renewal cost?", Intent.OTHER),
+        ("no more NSSF alerts", Intent.UNSUBSCRIBE),
+        ("much appreciated", Intent.THANKS),
+        ("mambo, uko fiti?", Intent.GREETING),
     ],
 )
 def test_requests_are_read_in_their_everyday_forms(understander: Understander, text: str, intent: Intent) -> None:
+    assert understander.understand(text).intent is intent
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("mpesa is not going through", Intent.REPORT),
+        ("KRA portal keeps refusing my password", Intent.REPORT),
+        ("the NTSA system is hanging", Intent.REPORT),
+        ("PRN not generated", Intent.REPORT),
+        ("tokens not coming through", Intent.REPORT),
+        ("helb app crashes when I open it", Intent.REPORT),
+        ("my logbook has inaccurate details", Intent.REPORT),
+        ("ecitizen logs me out every time", Intent.REPORT),
+        ("Mfumo wa NSSF umekwama", Intent.REPORT),
+        ("is itax refusing payments?", Intent.STATUS),
+        ("is mpesa not going through for everyone?", Intent.STATUS),
+    ],
+)
+def test_failures_in_kenyan_english_are_reports_and_asked_are_status_questions(
+    understander: Understander, text: str, intent: Intent
+) -> None:
     assert understander.understand(text).intent is intent
 
 
@@ -435,8 +464,36 @@ def test_a_report_that_only_says_the_service_is_down_is_unsure(
 
 @pytest.mark.parametrize(
     ("text", "language"),
+    [("noted", "en"), ("nope", "en"), ("fine", "en"), ("kindly assist", "en"), ("haya", "sw"), ("shwari", "sw"),
+     ("sorry boss, ecitizen iko down?", "sw"), ("iko fine sasa", "sw"), ("as per the receipt", "en")],
+)
+def test_one_word_replies_have_a_language_and_politeness_words_do_not_outweigh_swahili(
+    understander: Understander, text: str, language: str
+) -> None:
+    assert understander.understand(text).language == language
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [("Akinyi from Kilimani", "en"), ("Is Kijabe hospital offline?", "en"), ("mutahi hapa, itax iko on?", "sw"),
+     ("Huduma centre ya Kilifi iko wazi?", "sw")],
+)
+def test_places_and_names_count_for_neither_language(understander: Understander, text: str, language: str) -> None:
+    assert understander.understand(text).language == language
+
+
+def test_names_are_none_of_the_language_words() -> None:
+    words = lexicon.SWAHILI_WORDS | lexicon.ENGLISH_WORDS | lexicon.ENGLISH_LOANWORDS | lexicon.GREETINGS_SW
+    assert lexicon.NAMES.isdisjoint(words)
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
     [("unable to login", "en"), ("payment unauthorized", "en"), ("still unable", "en"),
-     ("inaload tu", "sw"), ("imeblockiwa", "sw"), ("nimerefresh mara tatu", "sw")],
+     ("inaccurate details on my logbook", "en"), ("waking up", "en"), ("the amenities", "en"),
+     ("the inauguration", "en"),
+     ("inaload tu", "sw"), ("imeblockiwa", "sw"), ("nimerefresh mara tatu", "sw"), ("haijaprocess", "sw"),
+     ("nimejaribu kuapply", "sw")],
 )
 def test_english_words_that_look_like_swahili_verbs_count_as_english(
     understander: Understander, text: str, language: str
