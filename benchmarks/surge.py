@@ -161,7 +161,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
         bot = start("bot", db_url, api, args, log)
         dispatcher = start("dispatch", db_url, api, args, log)
         try:
-            while fake(api, "stats")["by_method"].get("setMyCommands", 0) < 2:
+            while fake(api, "stats")["by_method"].get("setMyCommands", 0) < 2:  # noqa: ASYNC110
                 await asyncio.sleep(0.2)
             await asyncio.sleep(2.0)  # the dispatcher's heartbeat is in
             result = await surge(args, api, db_url, citizens, by_chat)
@@ -277,6 +277,12 @@ def report(args: argparse.Namespace, r: dict[str, Any]) -> None:
     print(f"fan-out:                  {by_end:,} delivered while citizens were asking; "
           f"{delivered:,} / {args.subscribers:,} in all (missing {args.subscribers - delivered}, duplicates {dup}), "
           f"the last {fan_stamps[-1] - t0 if fan_stamps else float('nan'):.1f} s after the start")
+    if args.timeline:
+        per_second: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+        for x in sends:
+            per_second[int(x["timestamp"] - t0)][x["chat_id"] >= SUBSCRIBER_BASE] += 1
+        print("per second (answers+notifications): " + " ".join(
+            f"{a}+{n}" for _, (a, n) in sorted(per_second.items())[: int(surge_end - t0) + 3]))
     total = sum(r["shares"].values()) or 1
     print("each process's share:     " + ", ".join(f"{role} {n:,} ({n / total:.0%})"
                                                   for role, n in sorted(r["shares"].items())))
@@ -293,6 +299,7 @@ def main() -> None:
     parser.add_argument("--paid-limit", type=int, default=1000)
     parser.add_argument("--timeout", type=float, default=3600.0)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--timeline", action="store_true", help="print what was sent in each second of the surge")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         asyncio.run(run(args, Path(os.environ.get("SURGE_DIR", folder))))

@@ -327,6 +327,7 @@ class Lane:
         self._running: set[asyncio.Task[None]] = set()
         self._slot_free = asyncio.Event()
         self._stopping = False
+        self._slots_failing = False
         self._recent_sent: deque[float] = deque()
 
     # --- submitting -------------------------------------------------------------------------------
@@ -394,7 +395,18 @@ class Lane:
             while len(self._running) >= self.inflight:
                 self._slot_free.clear()
                 await self._slot_free.wait()
-            await self.slots.take(want=max(1, self._ready_count()))
+            try:
+                await self.slots.take(want=max(1, self._ready_count()))
+            except Exception:  # the store behind shared slots is away: wait, and ask again
+                if not self._slots_failing:
+                    log.warning("the %s lane cannot get permits; trying again every second", self.name,
+                                exc_info=True)
+                self._slots_failing = True
+                await self.sleep(1.0)
+                continue
+            if self._slots_failing:
+                log.info("the %s lane gets permits again", self.name)
+                self._slots_failing = False
             item = self._pop_next(self.monotonic())
             if item is None:
                 continue  # what was ready expired or was taken back while the permit came
@@ -447,7 +459,9 @@ class Lane:
         return False
 
     def _ready_count(self) -> int:
-        return sum(len(heap) for heap in self._ready.values())
+        """How many permits to ask for: everything ready, but one at a time for a capped priority
+        (permits booked for items the cap then holds back would go to waste)."""
+        return sum((len(heap) if self.caps[p] is None else min(1, len(heap))) for p, heap in self._ready.items())
 
     def _promote(self, now: float) -> None:
         """Chats whose turn has come move from waiting to ready."""

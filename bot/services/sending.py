@@ -109,8 +109,9 @@ class Coordinator:
             throttled=sum(lane.stats.throttled for lane in lanes), dropped=sum(lane.stats.dropped for lane in lanes))
         me = self.board.id
         free.caps = allocate(demands(rows), me, free.slots.rate, self.share)
-        log.debug("budget %s: depth %s caps %s rate %.1f others %s", me[:12], free_depth, free.caps,
-                  free.rate_now(), [(r.id[:12], r.answers_waiting, r.notices_waiting) for r in rows if r.id != me])
+        log.debug("budget %s: depth %s caps %s rate %.1f discarded %s reservations %s", me[:12], free_depth,
+                  free.caps, free.rate_now(), getattr(free.slots, "discarded", None),
+                  getattr(free.slots, "reservations", None))
         if paid is not free:
             paid.caps = allocate(demands(rows, paid=True), me, paid.slots.rate, 0.0)
 

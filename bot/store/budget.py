@@ -68,6 +68,8 @@ class SharedSlots:
         self._ready = False
         self._pending_pause: float | None = None  # wall time to write, if the last write failed
         self.reservations = 0
+        self.discarded = 0
+        self._booking: asyncio.Task[float] | None = None  # the next few moments, being booked
 
     @property
     def interval(self) -> float:
@@ -97,14 +99,26 @@ class SharedSlots:
                     continue
                 while self._slots and self._slots[0] < now - self.late:
                     self._slots.popleft()  # a moment left unused too long ago is not safe to use late
+                    self.discarded += 1
                 if self._slots:
                     at = self._slots.popleft()
+                    self._book_ahead(want - 1)
                     if at > now:
                         await self.sleep(at - now)
                     return
-                wait = await self._reserve(max(1, min(want, math.ceil(self.rate * self.chunk))))
-                if wait > 0:
+                booking, self._booking = self._booking, None
+                wait = await booking if booking is not None else await self._reserve(self._chunk(want))
+                if wait > 0 and not self._slots:
                     await self.sleep(wait)
+
+    def _chunk(self, want: int) -> int:
+        return max(1, min(want, math.ceil(self.rate * self.chunk)))
+
+    def _book_ahead(self, more: int) -> None:
+        """More is waiting than is booked: book the next few now, so they follow on without a gap."""
+        if more > len(self._slots) and len(self._slots) <= 1 and self._booking is None:
+            self._booking = asyncio.get_running_loop().create_task(self._reserve(self._chunk(more)),
+                                                                  name="hali-budget-booking")
 
     async def _reserve(self, n: int) -> float:
         """Book `n` moments; returns 0 when booked, else how long to wait before asking again."""
