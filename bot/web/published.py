@@ -295,20 +295,23 @@ class Publisher:
         published = self._published
         if published is not None and time.monotonic() - self._taken < self.max_age:
             return published
+        building = self._start()
+        if published is not None and not building.done():
+            return published
+        return await asyncio.shield(building)
+
+    async def refresh(self) -> Published:
+        """Build now and wait for it (the tests' way of seeing a change at once)."""
+        if self._building is not None:
+            await asyncio.shield(self._building)
+        self.board.invalidate()
+        return await asyncio.shield(self._start())
+
+    def _start(self) -> asyncio.Task[Published]:
         if self._building is None:
             self._building = asyncio.create_task(self._build())
             self._building.add_done_callback(self._built)
-        if published is not None and not self._building.done():
-            return published
-        return await asyncio.shield(self._building)
-
-    async def refresh(self) -> Published:
-        """Build now (the tests' way of seeing a change at once)."""
-        self.board.invalidate()
-        self._taken = 0.0
-        if self._building is not None:
-            await asyncio.shield(self._building)
-        return await self.current()
+        return self._building
 
     def _built(self, task: asyncio.Task[Published]) -> None:
         self._building = None
