@@ -86,7 +86,8 @@ class Feeds:
                           self.p.incidents[:100], self.p.maintenance()[:50])
 
     def service(self, service: Service) -> bytes:
+        name = service.name.get(self.t.lang)
         return self._feed(f"services/{service.id}.atom",
-                          self.t._("{service}: incidents and maintenance (Hali)", service=service.name.get(self.t.lang)),
+                          self.t._("{service}: incidents and maintenance (Hali)", service=name),
                           self.p.service_incidents(service.id)[:100],
                           [p for p in self.p.maintenance() if p.service_id == service.id][:50])

@@ -178,9 +178,9 @@ class Site:
         path = request.query.get("next", "")
         if not _PAGE_PATH.match(path):
             path = ""
-        response = web.HTTPSeeOther(f"{base}{path}?lang={lang}", headers={"Cache-Control": "no-store"})
-        response.set_cookie(LANGUAGE_COOKIE, lang, max_age=365 * 24 * 3600, path=base, samesite="Lax")
-        return response
+        redirect = web.HTTPSeeOther(f"{base}{path}?lang={lang}", headers={"Cache-Control": "no-store"})
+        redirect.set_cookie(LANGUAGE_COOKIE, lang, max_age=365 * 24 * 3600, path=base, samesite="Lax")
+        raise redirect
 
     # --- the API, feeds, badges -----------------------------------------------------------------
 

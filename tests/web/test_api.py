@@ -96,7 +96,9 @@ async def test_the_summary_has_every_statuspage_field(client: Client, seeded: di
     assert summary["page"]["url"] == PUBLIC_URL and summary["page"]["time_zone"] == "Africa/Nairobi"
 
 
-async def test_services_are_components_in_the_catalogues_groups(client: Client, hali: App, seeded: dict[str, int]) -> None:
+async def test_services_are_components_in_the_catalogues_groups(
+    client: Client, hali: App, seeded: dict[str, int]
+) -> None:
     components = (await get(client, "/api/v2/components.json"))["components"]
     by_id = {c["id"]: c for c in components}
     catalog = await hali.store.catalog()
