@@ -142,7 +142,14 @@ class Published:
         return self._by_id.get(incident_id)
 
     def service_incidents(self, service_id: str) -> list[Incident]:
-        return [i for i in self.incidents if i.service_id == service_id]
+        return list(self._incidents_by_service.get(service_id, ()))
+
+    @cached_property
+    def _incidents_by_service(self) -> dict[str, list[Incident]]:
+        found: dict[str, list[Incident]] = {}
+        for incident in self.incidents:
+            found.setdefault(incident.service_id, []).append(incident)
+        return found
 
     @property
     def open_incidents(self) -> list[Incident]:
@@ -221,17 +228,21 @@ class Published:
 
     def _bar(self, service_id: str) -> list[Day]:
         today = self.now.astimezone(EAT).date()
+        first = today - timedelta(days=BAR_DAYS - 1)
+        worst: dict[date, State] = {}
+        ids: dict[date, list[int]] = {}
+        for incident in reversed(self.service_incidents(service_id)):  # oldest first
+            day = max(incident.opened_at.astimezone(EAT).date(), first)
+            last = min((incident.resolved_at or self.now).astimezone(EAT).date(), today)
+            state = _worst_state(incident)
+            while day <= last:
+                if day not in worst or state.severity > worst[day].severity:
+                    worst[day] = state
+                ids.setdefault(day, []).append(incident.id)
+                day += timedelta(days=1)
         counts = self.days.get(service_id, {})
-        incidents = self.service_incidents(service_id)
-        days = []
-        for back in range(BAR_DAYS - 1, -1, -1):
-            day = today - timedelta(days=back)
-            start = datetime(day.year, day.month, day.day, tzinfo=EAT)
-            end = start + timedelta(days=1)
-            touching = [i for i in incidents if i.opened_at < end and (i.resolved_at or self.now) >= start]
-            worst = max((_worst_state(i) for i in touching), key=lambda st: st.severity, default=None)
-            days.append(Day(day, counts.get(day), worst, tuple(i.id for i in touching)))
-        return days
+        return [Day(day, counts.get(day), worst.get(day), tuple(ids.get(day, ())))
+                for day in (first + timedelta(days=n) for n in range(BAR_DAYS))]
 
     def segments(self, service_id: str) -> list[Segment]:
         segments: list[Segment] = []
