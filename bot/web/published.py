@@ -29,6 +29,9 @@ BAR_DAYS = 90
 INCIDENT_HISTORY = 200
 # The oldest maintenance occurrences listed; upcoming ones are listed up to PLANNED_HORIZON ahead.
 MAINTENANCE_HISTORY = timedelta(days=BAR_DAYS)
+# The history beside the snapshot (resolved incidents, windows, the days' counts) is read again at least
+# this often, and at once when the open incidents or the planned windows change.
+HISTORY_MAX_AGE = timedelta(seconds=60)
 
 
 class MaintenanceStatus(StrEnum):
@@ -301,6 +304,7 @@ class Publisher:
         self._taken = 0.0
         self._building: asyncio.Task[Published] | None = None
         self._serial = itertools.count(1)
+        self._kept: _History | None = None
 
     async def current(self) -> Published:
         published = self._published
@@ -312,10 +316,11 @@ class Publisher:
         return await asyncio.shield(building)
 
     async def refresh(self) -> Published:
-        """Build now and wait for it (the tests' way of seeing a change at once)."""
+        """Build now, history included, and wait for it (the tests' way of seeing a change at once)."""
         if self._building is not None:
             await asyncio.shield(self._building)
         self.board.invalidate()
+        self._kept = None
         return await asyncio.shield(self._start())
 
     def _start(self) -> asyncio.Task[Published]:
@@ -336,16 +341,44 @@ class Publisher:
         previous = self._published
         if previous is not None and previous.snapshot is snapshot:
             return previous
-        stored = await self.store.incidents(limit=INCIDENT_HISTORY)
         # Open incidents as the snapshot has them, so that the lists agree with the states.
         open_now = {i.id: i for s in snapshot.statuses.values() for i in s.incidents}
-        merged = [*open_now.values(), *(i for i in stored if not i.is_open and i.id not in open_now)]
+        history = await self._history(now, frozenset(open_now), snapshot)
+        merged = [*open_now.values(), *(i for i in history.incidents if not i.is_open and i.id not in open_now)]
         merged.sort(key=lambda i: (i.opened_at, i.id), reverse=True)
+        return Published(snapshot, now, tuple(merged), history.windows, history.days, history.service_times,
+                         next(self._serial))
+
+    async def _history(self, now: datetime, open_ids: frozenset[int], snapshot: Snapshot) -> _History:
+        """What the snapshot lacks, read again only when something it shows has changed, or once a
+        minute: resolved incidents change only when an open one goes, windows when the planned ones
+        change, and the days' counts slowly."""
+        kept = self._kept
+        planned = {k: tuple(o.window.id for o in v) for k, v in snapshot.planned.items()}
+        if (kept is not None and kept.open_ids == open_ids and kept.planned == planned
+                and now - kept.read_at < HISTORY_MAX_AGE and time.monotonic() - kept.taken < HISTORY_MAX_AGE.seconds):
+            return kept
         today = now.astimezone(EAT).date()
-        days = await self.history.days(today - timedelta(days=BAR_DAYS - 1))
-        windows = await self.history.windows()
-        times = await self.history.service_times()
-        return Published(snapshot, now, tuple(merged), tuple(windows), days, times, next(self._serial))
+        self._kept = _History(
+            incidents=tuple(await self.store.incidents(limit=INCIDENT_HISTORY)),
+            windows=tuple(await self.history.windows()),
+            days=await self.history.days(today - timedelta(days=BAR_DAYS - 1)),
+            service_times=await self.history.service_times(),
+            open_ids=open_ids, planned=planned, read_at=now, taken=time.monotonic(),
+        )
+        return self._kept
+
+
+@dataclass(frozen=True)
+class _History:
+    incidents: tuple[Incident, ...]
+    windows: tuple[PastWindow, ...]
+    days: Mapping[str, Mapping[date, DayCount]]
+    service_times: Mapping[str, datetime]
+    open_ids: frozenset[int]
+    planned: Mapping[str, tuple[int, ...]]
+    read_at: datetime
+    taken: float
 
 
 __all__ = ["BAR_DAYS", "Day", "DayLevel", "Planned", "Published", "Publisher", "Segment"]
