@@ -24,6 +24,7 @@ from bot.core.checks import (
     step,
 )
 from bot.core.status import Signal
+from bot.store import history
 from bot.store.db import AsyncSession
 from bot.store.models import CheckHourRow, CheckResultRow, CheckStateRow, LeaseRow
 from bot.store.repo import Store
@@ -101,6 +102,7 @@ class CheckStore:
             bucket.good += 1
             bucket.slow += result.outcome is Outcome.SLOW
             bucket.latency_ms_sum += result.latency_ms or 0
+        await history.count(session, result, check)  # the public page's days and failure runs
         return state
 
     async def states(self) -> list[CheckRecord]:
@@ -186,11 +188,13 @@ class CheckStore:
         return {sid: Uptime(v.get("day"), v.get("week"), v.get("month")) for sid, v in shares.items()}
 
     async def prune(self) -> tuple[int, int]:
-        """The retention job: raw results older than two days, hourly counts older than 31 days."""
+        """The retention job: raw results older than two days, hourly counts older than 31 days (and the
+        public page's history past its own limits, bot/store/history.py)."""
         now = self.now
         async with self.sessions.begin() as session:
             results = await session.execute(delete(CheckResultRow).where(CheckResultRow.at < now - RESULTS_KEPT))
             hours = await session.execute(delete(CheckHourRow).where(CheckHourRow.hour < now - HOURS_KEPT))
+            await history.prune(session, now)
         return int(results.rowcount), int(hours.rowcount)  # type: ignore[attr-defined]
 
     async def results(self, key: str, limit: int = 50) -> list[ProbeResult]:

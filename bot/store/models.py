@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -436,3 +437,45 @@ class SenderMinuteRow(Base):
     sent: Mapped[int] = mapped_column(Integer, default=0)
     throttled: Mapped[int] = mapped_column(Integer, default=0)
     dropped: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# --- history for the public status page (issue 13): bot/store/history.py --------------------------
+
+
+class CheckDayRow(Base):
+    """Counts per check and East Africa day, kept about 100 days: the public page's 90-day bars.
+
+    Counted with the hourly table as each result is recorded; `check_hours` alone lasts only 31 days.
+    """
+
+    __tablename__ = "check_days"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)  # the date in East Africa Time
+    service_id: Mapped[str] = mapped_column(String(64), index=True)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    good: Mapped[int] = mapped_column(Integer, default=0)  # answered as expected (slow included)
+    slow: Mapped[int] = mapped_column(Integer, default=0)
+    offline: Mapped[int] = mapped_column(Integer, default=0)  # Hali itself was cut off: not counted
+
+
+class CheckFailureRow(Base):
+    """A run of failed (or slow) results of one check: first and last failure and the reasons seen.
+
+    Raw results last two days; these runs keep what an outage record needs for much longer.
+    `reasons` counts outcomes ("timeout", "http_status 503", "slow"); no detail text is kept.
+    """
+
+    __tablename__ = "check_failures"
+    __table_args__ = (
+        Index("ix_check_failures_key_last", "key", "last_at"),
+        Index("ix_check_failures_service_last", "service_id", "last_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(255))
+    service_id: Mapped[str] = mapped_column(String(64))
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    reasons: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

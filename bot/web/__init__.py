@@ -1,0 +1,42 @@
+"""The open status store on the web: the public page, the Statuspage-compatible API, feeds and badges.
+
+    web_app = public_app(app, public_url=settings_public_url)   # an aiohttp sub-application
+    root.add_subapp("/status/", web_app)                         # or serve it as the root app
+
+Everything is read from the status board the bot answers from (`app.board`), once per snapshot.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from bot.app import App
+from bot.web.published import Publisher
+from bot.web.routes import Site, add_routes, incident_path
+
+PUBLISHER = web.AppKey("publisher", Publisher)
+SITE = web.AppKey("site", Site)
+
+
+def public_app(app: App, *, public_url: str | None = None, max_age: float | None = None) -> web.Application:
+    """Every public route on one aiohttp application, reading `app.board`.
+
+    `public_url` is the address the application is reached at (HALI_PUBLIC_URL: "https://hali.example/",
+    or with the prefix it is mounted under); without it, links are paths and the API's links are empty.
+    `max_age` is how long one snapshot's renderings serve (default: the board's cache, at least 1 s).
+    """
+    publisher = Publisher(app.board, app.store, max_age=max_age)
+    site = Site(publisher, public_url=public_url)
+    web_app = web.Application()
+    web_app[PUBLISHER] = publisher
+    web_app[SITE] = site
+    add_routes(web_app, site)
+    return web_app
+
+
+def incident_url(public_url: str, incident_id: int) -> str:
+    """The stable address of an incident's record, for cards and "it's working again" messages."""
+    return f"{public_url.rstrip('/')}/{incident_path(incident_id)}"
+
+
+__all__ = ["PUBLISHER", "SITE", "incident_url", "public_app"]
