@@ -164,6 +164,7 @@ class Dispatcher:
         self._kept: set[int] = set()  # rows whose lease is known to be ours
         self._chats: dict[int, int] = {}  # row id -> chat id, for the batch in hand
         self._gone: set[int] = set()  # chats of the batch in hand that Telegram said are gone
+        self._outcomes: dict[int, BaseException] = {}  # row id -> what ended it, when it failed
         self._renew_lock = asyncio.Lock()
 
     @property
@@ -199,11 +200,12 @@ class Dispatcher:
         catalog = await self._catalog()
         if len(self._replies) > 512:
             self._replies.clear()
-        outcomes: list[asyncio.Task[None]] = []
+        submitted: list[ClaimedRow] = []
         self._claimed_at = self.monotonic()
         self._kept = {row.id for row in rows}
         self._chats = {row.id: row.chat_id for row in rows}
         self._gone = set()
+        self._handled: set[int] = set()  # rows whose fate is known: sent, or failed and recorded below
         try:
             for row in rows:
                 if self._stopping:
@@ -213,6 +215,7 @@ class Dispatcher:
                 if reply is None:
                     await self.outbox.mark_failed(row.id, row.attempts, "event or service no longer known")
                     self.stats.failed += 1
+                    self._handled.add(row.id)
                     continue
                 channel = row.chat_id == self.channel_id
                 future = self.budget.submit(Outgoing(
@@ -220,16 +223,25 @@ class Dispatcher:
                     priority=Priority.ANSWER if channel else Priority.NOTICE, retry_transient=False,
                     what="channel post" if channel else "notification"))
                 self._queued[row.id] = future
-                outcomes.append(asyncio.create_task(self._outcome(row, future)))
-            if outcomes:
-                for outcome in await asyncio.gather(*outcomes, return_exceptions=True):
-                    if isinstance(outcome, Exception):
-                        log.error("recording a delivery failed", exc_info=outcome)
+                future.add_done_callback(partial(self._settle, row.id, row.chat_id))
+                submitted.append(row)
+            # What became of each row is written once the batch is through (a failure is rare; the
+            # sends already marked themselves).
+            results = await asyncio.gather(*(self._queued[r.id] for r in submitted if r.id in self._queued),
+                                           return_exceptions=True)
+            del results
+            for row in submitted:
+                outcome = self._outcomes.pop(row.id, None)
+                if outcome is not None:
+                    try:
+                        await self._outcome(row, outcome)
+                    except Exception:
+                        log.exception("recording a delivery failed")
         finally:
             await self._flush_marks()
-            unsent = [row.id for row in rows if row.id in self._queued]
-            self.budget.cancel([self._queued.pop(i) for i in unsent])
-            await self.outbox.release(self.worker, sorted(unsent))
+            self.budget.cancel(list(self._queued.values()))  # settles them as unsent
+            self._queued.clear()
+            await self.outbox.release(self.worker, sorted({row.id for row in rows} - self._handled))
         return len(rows)
 
     async def drain(self, *, max_batches: int = 1000) -> int:
@@ -244,35 +256,39 @@ class Dispatcher:
 
     # --- one row ---------------------------------------------------------------------------------------
 
-    async def _outcome(self, row: ClaimedRow, future: asyncio.Future[Any]) -> None:
-        try:
-            await future
-        except Abandoned:
-            return  # given back unsent: released with the batch
-        except ChatGone as exc:
-            self._queued.pop(row.id, None)
-            # The chat's other rows in this batch wait in the budget: they would only meet the same answer.
-            self.budget.cancel([self._queued[r] for r, chat in self._chats.items()
-                                if chat == row.chat_id and r in self._queued])
+    def _settle(self, row_id: int, chat_id: int, future: asyncio.Future[Any]) -> None:
+        """A row's item is through the budget: count a success; keep a failure to record."""
+        self._queued.pop(row_id, None)
+        if future.cancelled():
+            return
+        error = future.exception()
+        if error is None:
+            self.stats.sent += 1
+            self._handled.add(row_id)
+        elif not isinstance(error, Abandoned):  # an abandoned row is given back with the batch
+            self._outcomes[row_id] = error
+            self._handled.add(row_id)
+            if isinstance(error, ChatGone):
+                # The chat's other rows in this batch would only meet the same answer.
+                self.budget.cancel([self._queued[r] for r, chat in self._chats.items()
+                                    if chat == chat_id and r in self._queued])
+
+    async def _outcome(self, row: ClaimedRow, error: BaseException) -> None:
+        if isinstance(error, ChatGone):
             if row.chat_id in self._gone:
                 return  # a second message was already on its way when the first learnt it
             self._gone.add(row.chat_id)
-            dropped = await self.outbox.deactivate_chat(row.chat_id, exc.reason)
+            dropped = await self.outbox.deactivate_chat(row.chat_id, error.reason)
             self.stats.deactivated += 1
-            log.info("a chat is gone (%s); %d queued rows dropped", exc.reason, dropped)
-        except (Rejected, Dropped) as exc:
-            self._queued.pop(row.id, None)
-            await self.outbox.mark_failed(row.id, row.attempts + 1, exc.reason)
-            self._count_failure(exc.reason)
-        except Exception as exc:
-            self._queued.pop(row.id, None)
-            reason = exc.reason if isinstance(exc, SendError) else f"{type(exc).__name__}: {exc}"[:200]
-            if not isinstance(exc, Transient):
-                log.error("a delivery failed unexpectedly", exc_info=exc)
-            await self._retry_or_fail(row, reason)
+            log.info("a chat is gone (%s); %d queued rows dropped", error.reason, dropped)
+        elif isinstance(error, Rejected | Dropped):
+            await self.outbox.mark_failed(row.id, row.attempts + 1, error.reason)
+            self._count_failure(error.reason)
         else:
-            self._queued.pop(row.id, None)
-            self.stats.sent += 1
+            reason = error.reason if isinstance(error, SendError) else f"{type(error).__name__}: {error}"[:200]
+            if not isinstance(error, Transient):
+                log.error("a delivery failed unexpectedly", exc_info=error)
+            await self._retry_or_fail(row, reason)
 
     async def _retry_or_fail(self, row: ClaimedRow, reason: str) -> None:
         """Try again later, unless the first failure is older than the message's useful life."""
