@@ -165,6 +165,7 @@ class Dispatcher:
         self._chats: dict[int, int] = {}  # row id -> chat id, for the batch in hand
         self._gone: set[int] = set()  # chats of the batch in hand that Telegram said are gone
         self._outcomes: dict[int, BaseException] = {}  # row id -> what ended it, when it failed
+        self._handled: set[int] = set()
         self._renew_lock = asyncio.Lock()
 
     @property
