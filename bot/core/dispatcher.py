@@ -206,7 +206,7 @@ class Dispatcher:
         self._kept = {row.id for row in rows}
         self._chats = {row.id: row.chat_id for row in rows}
         self._gone = set()
-        self._handled: set[int] = set()  # rows whose fate is known: sent, or failed and recorded below
+        self._handled = set()  # rows whose fate is known: sent, or failed and recorded below
         try:
             for row in rows:
                 if self._stopping:
