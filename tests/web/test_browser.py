@@ -14,6 +14,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from bot.i18n import translator
+
 CHROMIUM = os.environ.get("HALI_CHROMIUM", "/usr/bin/chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -81,7 +83,7 @@ async def test_services_and_an_incident_are_visible_and_the_language_link_works(
         assert await page.get_attribute("html", "lang") == lang
         ecitizen = page.locator("#ecitizen")
         await ecitizen.wait_for(state="visible")
-        word = "Partial outage" if lang == "en" else "Haipatikani kwa sehemu"
+        word = translator(lang)._("Partial outage")
         assert word in await ecitizen.inner_text()
         title = "Payments to 222222 delayed <b>&" if lang == "en" else "Malipo ya 222222 yanachelewa"
         assert await ecitizen.get_by_role("link", name=title).is_visible()
