@@ -43,25 +43,25 @@ def shared_budget(settings: Settings, store: Store, *, role: str, monotonic: Mon
     dialect = store.engine.dialect.name
     pacer = ChatPacer()
     free = Lane("free", SharedSlots(store.sessions, dialect, "free", settings.send_rate, monotonic=monotonic,
-                                    sleep=sleep),
+                                    sleep=sleep, coordinated=True),
                 share=NOTICE_SHARE, inflight=inflight, pacer=pacer, monotonic=monotonic, sleep=sleep)
     lanes = {Priority.ANSWER: free, Priority.NOTICE: free}
     if settings.paid_broadcast:
         paid_inflight = settings.broadcast_inflight or min(32, max(1, int(settings.broadcast_rate / 10)))
         lanes[Priority.NOTICE] = Lane(
             "paid", SharedSlots(store.sessions, dialect, "paid", settings.broadcast_rate, monotonic=monotonic,
-                                sleep=sleep),
+                                sleep=sleep, coordinated=True),
             share=0.0, inflight=paid_inflight, pacer=pacer, monotonic=monotonic, sleep=sleep)
     budget = SendBudget(lanes)
     board = SenderBoard(store.sessions, dialect, sender_id(role), role, clock=store.clock)
-    return Budgeted(budget, Coordinator(budget, board, share=NOTICE_SHARE, sleep=sleep))
+    return Budgeted(budget, Coordinator(budget, board, share=NOTICE_SHARE, sleep=sleep, monotonic=monotonic))
 
 
 class Coordinator:
     """The heartbeat: this process's queues to the store, its part of each lane back."""
 
     def __init__(self, budget: SendBudget, board: SenderBoard, *, share: float, interval: float = 0.5,
-                 sleep: Sleep = asyncio.sleep) -> None:
+                 sleep: Sleep = asyncio.sleep, monotonic: Monotonic = time.monotonic) -> None:
         self.budget = budget
         self.board = board
         self.share = share
@@ -69,6 +69,7 @@ class Coordinator:
         self.sleep = sleep
         self._failing = False
         self._stopping = asyncio.Event()
+        self.monotonic = monotonic
 
     async def run(self) -> None:
         """Beat until stopped; then leave the store's list of senders."""
@@ -94,6 +95,10 @@ class Coordinator:
                     log.warning("the send budget could not reach the store; keeping its last share",
                                 exc_info=True)
                 self._failing = True
+                for lane in self.budget.lanes:
+                    if isinstance(lane.slots, SharedSlots):
+                        # Unseen by others now: spacing alone could overlap a newcomer's permits.
+                        lane.slots.set_alone(False)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self.interval)
 
@@ -108,6 +113,11 @@ class Coordinator:
             rate=sum(lane.rate_now() for lane in lanes), sent=sum(lane.stats.sent for lane in lanes),
             throttled=sum(lane.stats.throttled for lane in lanes), dropped=sum(lane.stats.dropped for lane in lanes))
         me = self.board.id
+        alone = not any(r.id != me for r in rows)
+        for lane in lanes:
+            if isinstance(lane.slots, SharedSlots):
+                # Found others: they learn of this process within two beats; until then it waits.
+                lane.slots.set_alone(alone, others_must_see_me_by=self.monotonic() + 2 * self.interval)
         free.caps = allocate(demands(rows), me, free.slots.rate, self.share)
         log.debug("budget %s: depth %s caps %s rate %.1f discarded %s reservations %s", me[:12], free_depth,
                   free.caps, free.rate_now(), getattr(free.slots, "discarded", None),

@@ -50,7 +50,8 @@ class SharedSlots:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], dialect: str, name: str, rate: float, *,
                  wall: Wall = time.time, monotonic: Monotonic = time.monotonic, sleep: Sleep = asyncio.sleep,
-                 horizon: float = 0.25, chunk: float = 0.1, headroom: float = 0.97) -> None:
+                 horizon: float = 0.25, chunk: float = 0.1, headroom: float = 0.97,
+                 coordinated: bool = False) -> None:
         self.sessions = sessions
         self.dialect = dialect
         self.name = name
@@ -70,6 +71,39 @@ class SharedSlots:
         self.reservations = 0
         self.discarded = 0
         self._booking: asyncio.Task[float] | None = None  # the next few moments, being booked
+        # Alone: no other live process sends for the bot (the heartbeat says so), and the permits are
+        # spaced here, without the store. See `set_alone`.
+        self._alone = False
+        self._rejoin = False
+        self._local_next = 0.0  # alone: when the next permit is free (monotonic)
+        # Coordinated by a heartbeat: no permit until its first beat says whether others are there;
+        # just joined others: none until they have seen this process.
+        self._hold_until = math.inf if coordinated else 0.0
+        self._told = False
+
+    def set_alone(self, alone: bool, *, others_must_see_me_by: float = 0.0) -> None:
+        """What the heartbeat learnt: whether any other process sends for the bot.
+
+        Alone, permits cost no round trip to the store. When others appear the lane goes back to the
+        shared row, first moving it past what was sent alone; and a process that finds others already
+        there waits `others_must_see_me_by` (monotonic) for them to learn of it, so that a process
+        still spacing its permits alone never overlaps its shared ones.
+        """
+        first, self._told = not self._told, True
+        if first and self._hold_until == math.inf:
+            self._hold_until = 0.0 if alone else others_must_see_me_by
+        if alone == self._alone:
+            return
+        self._alone = alone
+        if alone:
+            self._slots.clear()
+        else:
+            self._hold_until = max(self._hold_until, others_must_see_me_by)
+            self._rejoin = True
+
+    @property
+    def alone(self) -> bool:
+        return self._alone
 
     @property
     def interval(self) -> float:
@@ -97,6 +131,19 @@ class SharedSlots:
                     self._slots.clear()
                     await self.sleep(self._paused_until - now)
                     continue
+                if self._hold_until > now:
+                    await self.sleep(self._hold_until - now)
+                    continue
+                if self._alone:
+                    at = max(now, self._local_next)
+                    # Late by less than one interval is made up for; an idle spell is never a burst.
+                    self._local_next = (self._local_next if now - self._local_next < self.interval else now) \
+                        + self.interval
+                    if at > now:
+                        await self.sleep(at - now)
+                    return
+                if self._rejoin:
+                    await self._move_past_local()
                 while self._slots and self._slots[0] < now - self.late:
                     self._slots.popleft()  # a moment left unused too long ago is not safe to use late
                     self.discarded += 1
@@ -119,6 +166,16 @@ class SharedSlots:
         if more > len(self._slots) and len(self._slots) <= 1 and self._booking is None:
             self._booking = asyncio.get_running_loop().create_task(self._reserve(self._chunk(more)),
                                                                   name="hali-budget-booking")
+
+    async def _move_past_local(self) -> None:
+        """Back among others: the shared row's next moment is no earlier than this process's own next."""
+        await self._ensure_row()
+        until = self.wall() + max(0.0, self._local_next - self.monotonic())
+        row = SendSlotsRow
+        async with self.sessions.begin() as session:
+            await session.execute(update(row).where(row.name == self.name).values(
+                next_at=_greatest(self.dialect, row.next_at, literal(until, Float))))
+        self._rejoin = False
 
     async def _reserve(self, n: int) -> float:
         """Book `n` moments; returns 0 when booked, else how long to wait before asking again."""
@@ -149,6 +206,7 @@ class SharedSlots:
 
     def pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, self.monotonic() + seconds)
+        self._local_next = max(self._local_next, self._paused_until)
         self._slots.clear()
         until = self.wall() + seconds
         self._pending_pause = max(self._pending_pause or 0.0, until)

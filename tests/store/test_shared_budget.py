@@ -88,3 +88,51 @@ async def test_a_fast_lane_gives_a_permit_to_a_lone_message_after_an_idle_spell(
         async with asyncio.timeout(1):
             await lane.take()
     assert lane.reservations <= 10
+
+
+async def test_a_lone_process_spaces_its_permits_without_the_store(store: Store) -> None:
+    lane = slots(store, 40)
+    lane.set_alone(True)
+    started = time.monotonic()
+    for _ in range(41):
+        await lane.take(want=10)
+    assert lane.reservations == 0, "alone, no permit costs a round trip to the store"
+    assert time.monotonic() - started == pytest.approx(40 / (40 * lane.headroom), abs=0.2)
+
+
+async def test_a_lane_coordinated_by_a_heartbeat_sends_nothing_before_its_first_beat(store: Store) -> None:
+    lane = SharedSlots(store.sessions, store.engine.dialect.name, "free", 50, coordinated=True)
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.3):
+            await lane.take()
+    lane.set_alone(True)
+    async with asyncio.timeout(0.3):
+        await lane.take()
+
+
+async def test_a_process_that_finds_another_shares_the_rate_with_what_it_sent_alone(
+    store_url: str, store: Store
+) -> None:
+    other = Store.from_url(store_url)
+    try:
+        first = SharedSlots(store.sessions, store.engine.dialect.name, "free", 20, coordinated=True)
+        first.set_alone(True)
+        stamps: list[float] = []
+
+        async def take(lane: SharedSlots, n: int) -> None:
+            for _ in range(n):
+                await lane.take(want=5)
+                stamps.append(time.monotonic())
+
+        await take(first, 15)  # alone for most of a second
+        second = SharedSlots(other.sessions, other.engine.dialect.name, "free", 20, coordinated=True)
+        # The newcomer's first beat finds the first process; the first learns of it on its next beat.
+        second.set_alone(False, others_must_see_me_by=time.monotonic() + 0.2)
+        both = asyncio.gather(take(first, 20), take(second, 20))
+        await asyncio.sleep(0.1)
+        first.set_alone(False)
+        await both
+    finally:
+        await other.close()
+    assert most_in_any_second(stamps) <= 20, "what was sent alone counts against the shared rate"
+    assert first.reservations > 0 and second.reservations > 0
