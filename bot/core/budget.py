@@ -113,8 +113,9 @@ class Slots(Protocol):
 
     rate: float
 
-    async def take(self, want: int = 1) -> None:
-        """Return at the moment the next permit is due (after any pause); `want`: how many are ready."""
+    async def take(self, want: int = 1) -> float:
+        """Return at the moment the next permit is due (after any pause), and that moment (monotonic);
+        `want`: how many are ready."""
         ...
 
     def pause(self, seconds: float) -> None:
@@ -151,7 +152,7 @@ class LocalSlots:
         self._lock = asyncio.Lock()
         self._granted: deque[float] = deque()
 
-    async def take(self, want: int = 1) -> None:
+    async def take(self, want: int = 1) -> float:
         async with self._lock:
             while True:
                 now = self.monotonic()
@@ -167,7 +168,7 @@ class LocalSlots:
                     # overshoot), but by less than one interval: an idle spell never becomes a burst.
                     interval = 1.0 / self.rate
                     self._next = (self._next if now - self._next < interval else now) + interval
-                    return
+                    return now
                 await self.sleep(wait)
 
     def pause(self, seconds: float) -> None:

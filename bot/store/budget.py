@@ -123,7 +123,8 @@ class SharedSlots:
                 name=self.name, next_at=0.0, paused_until=0.0, granted_from=0.0, granted=0))
         self._ready = True
 
-    async def take(self, want: int = 1) -> None:
+    async def take(self, want: int = 1) -> float:
+        """Wait for a permit; returns the moment (monotonic) it was due, or was taken if later."""
         async with self._lock:
             while True:
                 now = self.monotonic()
@@ -141,7 +142,7 @@ class SharedSlots:
                         + self.interval
                     if at > now:
                         await self.sleep(at - now)
-                    return
+                    return max(at, now)
                 if self._rejoin:
                     await self._move_past_local()
                 while self._slots and self._slots[0] < now - self.late:
@@ -152,7 +153,7 @@ class SharedSlots:
                     self._book_ahead(want - 1)
                     if at > now:
                         await self.sleep(at - now)
-                    return
+                    return max(at, now)
                 booking, self._booking = self._booking, None
                 wait = await booking if booking is not None else await self._reserve(self._chunk(want))
                 if wait > 0 and not self._slots:
