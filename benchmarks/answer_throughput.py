@@ -67,13 +67,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 import aiohttp
 
 from benchmarks.harness import database, machine, percentile
+from bot.app import assemble, ensure_ready
 from bot.catalog.model import Text
-from bot.cli import ensure_ready
 from bot.config import Settings
 from bot.core.status import State
-from bot.engine import Engine
 from bot.i18n import load_translators
-from bot.sources import status_board
+from bot.services.answers import Engine
 from bot.store.repo import Store
 from bot.telegram.app import telegram_front
 
@@ -484,7 +483,7 @@ async def prepare_store(plan: Plan) -> None:
             "kra", State.DEGRADED, Text("iTax is slow", "iTax iko polepole"), actor="benchmark",
             message=Text("Filing takes longer than usual.", "Kuwasilisha kunachukua muda zaidi."),
         )
-        engine = Engine(status_board(store, Settings(), max_age=60))
+        engine = assemble(Settings(), store, cache_seconds=60).engine
         plan.keys = await hali_keys(engine, status_questions())
     finally:
         await store.close()
@@ -538,7 +537,7 @@ async def running_card(plan: Plan) -> AsyncIterator[RunningBot]:
     text = plan.texts[0]
     store = Store.from_url(plan.db_url)
     try:
-        card = (await Engine(status_board(store, Settings(), max_age=60)).answer(text)).reply
+        card = (await assemble(Settings(), store, cache_seconds=60).engine.answer(text)).reply
     finally:
         await store.close()
     path = plan.workdir / "card.json"
@@ -588,7 +587,7 @@ async def bench_engine(plan: Plan) -> EngineResult:
     store = Store.from_url(plan.db_url)
     try:
         await ensure_ready(store)
-        engine = Engine(status_board(store, Settings(), max_age=Settings().status_cache_seconds))
+        engine = assemble(Settings(), store).engine
         for text in warmup:
             await engine.answer(text)
         timings = []

@@ -30,8 +30,8 @@ from aiohttp import web
 from bot.catalog.loader import parse_catalog
 from bot.catalog.model import Check
 from bot.core.checks import ProbeResult
-from bot.core.probe import Prober
-from bot.runner import CheckRunner
+from bot.services.check_runner import CheckRunner
+from bot.services.probe import Prober
 from bot.store.checks import CheckStore
 from bot.store.repo import Store
 

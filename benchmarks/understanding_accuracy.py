@@ -316,12 +316,10 @@ def _line(name: str, seconds: Sequence[float]) -> str:
 
 
 async def _time_engine(texts: Sequence[str]) -> None:
+    from bot.app import assemble, ensure_ready
     from bot.catalog.model import Text
-    from bot.cli import ensure_ready
     from bot.config import Settings
     from bot.core.status import State
-    from bot.engine import Engine
-    from bot.sources import status_board
     from bot.store.repo import Store
 
     clock = time.perf_counter
@@ -333,7 +331,7 @@ async def _time_engine(texts: Sequence[str]) -> None:
                                       actor="bench")
             await store.open_incident("ntsa", State.PARTIAL_OUTAGE, Text("Smart DL renewals slow"), actor="bench")
             settings = Settings()
-            engine = Engine(status_board(store, settings, max_age=settings.status_cache_seconds))
+            engine = assemble(settings, store, cache_seconds=settings.status_cache_seconds).engine
             await engine.answer("warm up: is kra down?")
             first: list[float] = []
             for text in texts:

@@ -15,17 +15,19 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from bot.catalog.loader import load_catalog
 from bot.config import Settings
 from bot.core.board import StatusBoard
 from bot.core.clock import Clock, system_clock
-from bot.engine import Engine
-from bot.report_followups import install_follow_ups
-from bot.sources import make_board
+from bot.core.reports import ReportPolicy
+from bot.services.answers import Engine
+from bot.services.follow_ups import follow_up_hook
+from bot.services.sources import make_board
 from bot.store.repo import Store
-from bot.store.reports import CrowdSignals, ReportStore, report_store
+from bot.store.reports import CrowdSignals, ReportStore
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +45,18 @@ class App:
         return StatusBoard(self.store, max_age=0, providers=self.board.providers, details=self.board.details)
 
 
+def make_store(settings: Settings, *, clock: Clock = system_clock) -> Store:
+    """The store on the configured database, with every part it keeps built in (not yet migrated)."""
+    return Store.from_url(settings.database_url, clock=clock, report_key_secret=settings.report_key_secret,
+                          report_policy=report_policy(settings), on_return=(follow_up_hook,))
+
+
 async def open_store(settings: Settings, *, clock: Clock = system_clock, prepare: bool = True) -> Store:
     """The store, migrated and with the bundled catalogue loaded (operators' edits kept)."""
-    store = Store.from_url(settings.database_url, clock=clock)
+    store = make_store(settings, clock=clock)
     if prepare:
         try:
-            await store.upgrade()
-            await store.load_catalog(load_catalog())
+            await ensure_ready(store)
             settings.check_scopes(await store.service_ids())
         except BaseException:
             await store.close()
@@ -57,13 +64,23 @@ async def open_store(settings: Settings, *, clock: Clock = system_clock, prepare
     return store
 
 
+async def ensure_ready(store: Store) -> None:
+    """Create or migrate the schema and load the bundled catalogue (operators' edits are kept)."""
+    await store.upgrade()
+    await store.load_catalog(load_catalog())
+
+
+def report_policy(settings: Settings) -> ReportPolicy:
+    """The limits on citizens' reports the settings choose."""
+    return ReportPolicy(daily_cap=settings.report_daily_cap,
+                        retention=timedelta(days=settings.report_retention_days),
+                        flow_timeout=timedelta(minutes=settings.report_flow_timeout_minutes))
+
+
 def assemble(settings: Settings, store: Store, *, channel_link: str | None = None,
              cache_seconds: float | None = None) -> App:
     """The parts every front-end answers from, wired once."""
-    reports = report_store(store, settings)
-    if reports.erase_chat not in store.erasers:
-        store.erasers.append(reports.erase_chat)
-    install_follow_ups(reports)
+    reports = store.reports
     max_age = settings.status_cache_seconds if cache_seconds is None else cache_seconds
     board = make_board(store, max_age=max_age, extra=[CrowdSignals(reports)])
     engine = Engine(board, clock=store.clock, outbox=store.outbox, channel_link=channel_link)

@@ -12,17 +12,15 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from bot import cli_notify, cli_operations, cli_reports
+from bot.app import assemble, ensure_ready, make_store
 from bot.catalog.loader import CatalogError, load_catalog
 from bot.catalog.model import Text
 from bot.config import ConfigError, Settings
 from bot.core.status import INCIDENT_STATES, State
-from bot.engine import Engine
 from bot.i18n import LANGUAGES, MissingCatalogError, translator
 from bot.render import state_name
-from bot.report_followups import install_follow_ups
-from bot.sources import status_board
+from bot.services.answers import Engine
 from bot.store.repo import Conflict, NotFound, Store
-from bot.store.reports import report_store
 
 EXIT_USAGE = 2
 NO_TOKEN = """\
@@ -174,9 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
-    store = Store.from_url(settings.database_url)
-    # An operator's resolve from the command line tells the reporters too.
-    install_follow_ups(report_store(store, settings))
+    store = make_store(settings)  # an operator's resolve from the command line tells the reporters too
     try:
         if args.command == "db":
             await store.upgrade()
@@ -205,12 +201,6 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         await store.close()
 
 
-async def ensure_ready(store: Store) -> None:
-    """Create or migrate the schema and load the bundled catalogue (operators' edits are kept)."""
-    await store.upgrade()
-    await store.load_catalog(load_catalog())
-
-
 async def _catalog_load(store: Store, path: str | None) -> int:
     result = await store.load_catalog(load_catalog(path))
     print(f"added {len(result.added)}, updated {len(result.updated)}, "
@@ -219,7 +209,7 @@ async def _catalog_load(store: Store, path: str | None) -> int:
 
 
 def _engine(store: Store, settings: Settings) -> Engine:
-    return Engine(status_board(store, settings, max_age=0))
+    return assemble(settings, store, cache_seconds=0).engine
 
 
 async def _ask(store: Store, args: argparse.Namespace, settings: Settings) -> int:
@@ -262,7 +252,7 @@ async def _chat(store: Store, args: argparse.Namespace, settings: Settings) -> i
 
 
 async def _services(store: Store, args: argparse.Namespace, settings: Settings) -> int:
-    snapshot = await status_board(store, settings, max_age=0).snapshot()
+    snapshot = await assemble(settings, store, cache_seconds=0).board.snapshot()
     t = translator("en")
     rows = []
     for service in snapshot.services:

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.catalog.model import Text
+from bot.core.clock import EAT
 from bot.core.maintenance import BadTime, Every, next_occurrence, parse_end, parse_start
-from bot.core.probe import Prober
-from bot.i18n import EAT
+from bot.services.probe import Prober
 from bot.store.checks import CheckStore
 from bot.store.repo import Conflict, NotFound, Store
 

@@ -16,9 +16,9 @@ from datetime import timedelta
 from typing import Any
 
 from bot.config import Settings
-from bot.core.board import StatusBoard
+from bot.core.reports import ServiceSummary
+from bot.services.reports import summarise
 from bot.store.repo import Store
-from bot.store.reports import CrowdSignals, ServiceSummary, report_store
 
 _DURATION = re.compile(r"^(\d{1,5})([mhd])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
@@ -41,7 +41,7 @@ def add_parser(sub: Any) -> None:
 
 
 async def run(store: Store, args: argparse.Namespace, settings: Settings, usage_error: type[Exception]) -> int:
-    reports = report_store(store, settings)
+    reports = store.reports
     if args.target == "purge":
         result = await reports.purge()
         print(f"anonymised {result.anonymised}, chat ids dropped {result.follow_ups_dropped}, "
@@ -54,7 +54,7 @@ async def run(store: Store, args: argparse.Namespace, settings: Settings, usage_
     service_id = args.target
     if service_id is not None and service_id not in await store.service_ids():
         raise usage_error(f"unknown service {service_id!r} (see `hali services`)")
-    summaries = await summarise(store, settings, since, service_id)
+    summaries = await summarise(store.reports, since, service_id)
     if args.json:
         print(json.dumps([summary_dict(s) for s in summaries], ensure_ascii=False, indent=2))
         return 0
@@ -63,17 +63,6 @@ async def run(store: Store, args: argparse.Namespace, settings: Settings, usage_
     for s in summaries:
         print(summary_text(s))
     return 0
-
-
-async def summarise(store: Store, settings: Settings, since: Any, service_id: str | None) -> list[ServiceSummary]:
-    """Counts by symptom and the crowd signal's state, per service: the operators' view.
-
-    The operators' Telegram command (/reports) calls this too.
-    """
-    reports = report_store(store, settings)
-    catalog = (await StatusBoard(store, max_age=0).snapshot()).catalog
-    signals = await CrowdSignals(reports).current(catalog)
-    return await reports.summary(since, service_id=service_id, crowd_signals=signals)
 
 
 def summary_dict(s: ServiceSummary) -> dict[str, Any]:

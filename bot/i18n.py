@@ -9,15 +9,15 @@ from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_datetime, format_time
 
+from bot.core.clock import EAT
+
 LANGUAGES = ("en", "sw")
 DEFAULT_LANGUAGE = "en"
 DOMAIN = "messages"
-EAT = ZoneInfo("Africa/Nairobi")
 
 
 def locales_dir() -> Path:

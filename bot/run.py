@@ -22,9 +22,9 @@ from collections.abc import Awaitable, Callable
 from bot.app import Jobs, assemble, channel_link, open_store
 from bot.config import ConfigError, Settings
 from bot.core.periodic import every
-from bot.core.probe import Prober
 from bot.i18n import load_translators
-from bot.runner import CheckRunner
+from bot.services.check_runner import CheckRunner
+from bot.services.probe import Prober
 from bot.services.sending import Budgeted, shared_budget
 from bot.store.inbox import Inbox
 from bot.telegram.app import publish_commands, resolve_channel, telegram_front

@@ -12,7 +12,11 @@ import pytest
 
 from bot.catalog.loader import load_catalog
 from bot.core.clock import FrozenClock
+from bot.services.follow_ups import follow_up_hook
 from bot.store.repo import Store
+
+#: The store's parts as `bot.app.make_store` builds them (the reporters' follow-ups included).
+PARTS = {"on_return": (follow_up_hook,)}
 
 ADMIN_URL = os.environ.get("HALI_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -61,7 +65,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 async def store(store_url: str, clock: FrozenClock) -> AsyncIterator[Store]:
     """A migrated store with the bundled catalogue, empty of incidents and users."""
-    s = Store.from_url(store_url, clock=clock)
+    s = Store.from_url(store_url, clock=clock, **PARTS)
     await s.upgrade()
     await _reset(s)
     await s.load_catalog(load_catalog())
@@ -80,7 +84,7 @@ async def _reset(s: Store) -> None:
 
 @pytest.fixture
 async def sqlite_store(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Store]:
-    s = Store.from_url(f"sqlite+aiosqlite:///{tmp_path / 'hali.db'}", clock=clock)
+    s = Store.from_url(f"sqlite+aiosqlite:///{tmp_path / 'hali.db'}", clock=clock, **PARTS)
     await s.upgrade()
     await s.load_catalog(load_catalog())
     yield s

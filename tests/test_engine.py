@@ -6,8 +6,8 @@ from bot.catalog.model import Text
 from bot.core.clock import FrozenClock
 from bot.core.status import State
 from bot.core.understanding import Intent
-from bot.engine import MEMO_SIZE, Engine
-from bot.sources import make_board
+from bot.services.answers import MEMO_SIZE, Engine
+from bot.services.sources import make_board
 from bot.store.repo import Store
 
 

@@ -6,7 +6,7 @@ from bot.catalog.loader import load_catalog
 from bot.core.clock import FrozenClock
 from bot.core.reports import ReportDraft
 from bot.core.understanding import Symptom
-from bot.report_followups import report_follow_ups
+from bot.services.follow_ups import report_follow_ups
 from bot.store.repo import Store
 from bot.store.reports import ReportStore
 

@@ -1,6 +1,6 @@
 """Automatic checks as data: what a probe saw, Gatus-style thresholds, and a service's verdict.
 
-Nothing here does I/O: the prober (bot/core/probe.py) produces ProbeResults, the runner feeds them
+Nothing here does I/O: the prober (bot/services/probe.py) produces ProbeResults, the runner feeds them
 through `step`, and the store keeps the TrackStates.
 """
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 Clock = Callable[[], datetime]
+
+#: East Africa Time: every time a citizen reads is in it.
+EAT = ZoneInfo("Africa/Nairobi")
 
 
 def system_clock() -> datetime:

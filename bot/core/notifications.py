@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot.catalog.model import Text
+from bot.core.clock import EAT
 from bot.core.status import EffectiveStatus, Source, State
-from bot.i18n import EAT
 
 ALL_SERVICES = "*"  # the service id a subscription to every service is stored under
 BILINGUAL = "en+sw"  # the language of the public channel's deliveries: one post in both

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from bot.core.crowd import CrowdSignal
 from bot.core.understanding import Symptom, normalise
 
 __all__ = [
@@ -135,3 +136,18 @@ def coordination_hash(text: str | None, policy: ReportPolicy = ReportPolicy()) -
 def follow_up_since(returned_at: datetime, policy: ReportPolicy = ReportPolicy()) -> datetime:
     """Reports made after this moment get the "working again" message."""
     return returned_at - policy.follow_up_window
+
+
+@dataclass(frozen=True)
+class ServiceSummary:
+    """Reports about one service in a period, for operators (`hali reports`, the operators' bot)."""
+
+    service_id: str
+    since: datetime
+    until: datetime
+    total: int
+    counted: int
+    flagged: int
+    by_symptom: dict[str, int]
+    signal: CrowdSignal | None = None
+    flagged_texts: tuple[str, ...] = ()

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from bot.catalog.model import Service
 from bot.core.board import Snapshot, StatusBoard
 from bot.core.clock import Clock, system_clock
 from bot.core.dependencies import dependency_events
@@ -21,6 +22,10 @@ from bot.core.notifications import Decision, Event, EventKind, WatchState, decid
 from bot.core.status import EffectiveStatus, State
 
 log = logging.getLogger(__name__)
+
+#: How a dependency's change is worded for a dependent service's subscribers: (service, dependency, the
+#: dependency's state or None when it recovered) -> the message's HTML in each language.
+DependencyWording = Callable[[Service, Service, State | None], Mapping[str, str]]
 
 
 class WatchStore(Protocol):
@@ -38,9 +43,10 @@ class StatusWatcher:
 
     def __init__(
         self, board: StatusBoard, store: WatchStore, *, settle: float = 120.0, interval: float = 10.0,
-        clock: Clock = system_clock,
+        clock: Clock = system_clock, wording: DependencyWording | None = None,
     ) -> None:
         self.board = board
+        self.wording = wording  # without it, dependency changes are not announced
         self.store = store
         self.settle = settle
         self.interval = interval
@@ -66,7 +72,9 @@ class StatusWatcher:
             statuses.update({s: snapshot.statuses[s] for s in settled if s in snapshot.statuses})
             current = Snapshot(snapshot.catalog, statuses)
             after.append(current)
-            return dependency_news(Snapshot(snapshot.catalog, dict(before.statuses)), current, now)
+            if self.wording is None:
+                return []
+            return dependency_news(Snapshot(snapshot.catalog, dict(before.statuses)), current, now, self.wording)
 
         created = await self.store.watch(
             snapshot.statuses.values(), lambda previous, status: decide(previous, status, now, self.settle),
@@ -97,19 +105,15 @@ class StatusWatcher:
             await asyncio.sleep(self.interval)
 
 
-def dependency_news(before: Snapshot, after: Snapshot, now: datetime) -> list[Event]:
+def dependency_news(before: Snapshot, after: Snapshot, now: datetime, wording: DependencyWording) -> list[Event]:
     """One event per dependent service and dependency change, worded for its subscribers."""
-    from bot.i18n import LANGUAGES, translator
-    from bot.render.checks import dependency_notice
-
     events: list[Event] = []
     for change in dependency_events(before, after):
         service = after.catalog.get(change.service_id)
         dependency = after.catalog.get(change.dependency_id)
         if service is None or dependency is None:
             continue
-        rendered = {lang: dependency_notice(translator(lang), service, dependency, change.state).html
-                    for lang in LANGUAGES}
+        rendered = dict(wording(service, dependency, change.state))
         status = after.statuses.get(change.service_id)
         events.append(Event(
             id=0, service_id=change.service_id, kind=EventKind.DEPENDENCY,

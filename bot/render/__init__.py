@@ -5,77 +5,32 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.catalog.model import GROUPS, Ambiguity, Service, Text
+from bot.catalog.model import GROUPS, Ambiguity, Service
+from bot.core.actions import ChooseLanguage, Forget, Refresh, ServicesList, ShowCard, encode
 from bot.core.board import Snapshot
 from bot.core.reply import TELEGRAM_TEXT_LIMIT, Button, Reply, e, fit, to_plain
-from bot.core.status import EffectiveStatus, Source, State
-from bot.i18n import N_, Translator
+from bot.core.status import EffectiveStatus
+from bot.i18n import Translator
+from bot.render.checks import services_uptime, services_uptime_legend
+from bot.render.notify import notify_button, privacy_lines
+from bot.render.reports import crowd_lines, report_button
+from bot.render.words import (
+    GROUP_NAMES,
+    SOURCE_NAMES,
+    STATE_ICONS,
+    STATE_NAMES,
+    UNKNOWN_ICON,
+    channel_button,
+    operator_text,
+    service_name,
+    state_icon,
+    state_name,
+    workaround_lines,
+)
 
-__all__ = ["TELEGRAM_TEXT_LIMIT", "Button", "Reply", "e", "fit", "to_plain"]
-# Incident texts come from operators; long ones are cut so a card always fits in one message.
-_OPERATOR_TEXT_LIMIT = 600
-
-
-def _short(text: str, limit: int = _OPERATOR_TEXT_LIMIT) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-STATE_NAMES = {
-    State.OPERATIONAL: N_("Operational"),
-    State.DEGRADED: N_("Degraded performance"),
-    State.PARTIAL_OUTAGE: N_("Partial outage"),
-    State.MAJOR_OUTAGE: N_("Major outage"),
-    State.MAINTENANCE: N_("Under maintenance"),
-}
-
-STATE_ICONS = {
-    State.OPERATIONAL: "🟢",
-    State.DEGRADED: "🟡",
-    State.PARTIAL_OUTAGE: "🟠",
-    State.MAJOR_OUTAGE: "🔴",
-    State.MAINTENANCE: "🔧",
-}
-UNKNOWN_ICON = "⚪"
-
-SOURCE_NAMES = {
-    Source.INCIDENT: N_("an official notice from the service provider"),
-    Source.MAINTENANCE: N_("maintenance announced by the service provider"),
-    Source.CHECK: N_("Hali's automatic check"),
-    Source.REPORTS: N_("citizens' reports (unconfirmed)"),
-}
-
-GROUP_NAMES = {
-    "payments": N_("Payments and eCitizen"),
-    "tax_business": N_("Tax and business"),
-    "transport_land": N_("Transport and land"),
-    "identity_travel": N_("Identity, travel and elections"),
-    "social": N_("Health, pensions and education"),
-    "in_person": N_("In-person help"),
-}
-assert set(GROUP_NAMES) == set(GROUPS)
-
-
-def state_name(t: Translator, status: EffectiveStatus) -> str:
-    if status.source is None:
-        return t._("No problems known")
-    return t._(STATE_NAMES[status.state])
-
-
-def state_icon(status: EffectiveStatus) -> str:
-    if status.source is None:
-        return UNKNOWN_ICON
-    return STATE_ICONS[status.state]
-
-
-def operator_text(t: Translator, text: Text) -> str:
-    """An operator's text in the reader's language, or the English one marked as such."""
-    if text.has(t.lang):
-        return e(_short(text.get(t.lang)))
-    return t._("{text} <i>(in English)</i>", text=e(_short(text.en)))
-
-
-def service_name(t: Translator, service: Service) -> str:
-    return e(service.name.get(t.lang))
+__all__ = ["GROUP_NAMES", "SOURCE_NAMES", "STATE_ICONS", "STATE_NAMES", "TELEGRAM_TEXT_LIMIT", "UNKNOWN_ICON", "Button",
+           "Reply", "channel_button", "e", "fit", "operator_text", "service_name", "state_icon", "state_name",
+           "to_plain", "workaround_lines"]
 
 
 # --- the status card ----------------------------------------------------------------------------
@@ -98,8 +53,6 @@ def status_card(
     shows that state ("Notify me" / "Stop notifications") and flips it. During a known problem the
     card links to the public `channel`, where every update is posted.
     """
-    from bot.render.notify import notify_button
-
     name = service_name(t, service)
     lines = [f"{state_icon(status)} <b>{name}</b>: {e(state_name(t, status))}"]
     if status.source is None:
@@ -125,35 +78,20 @@ def status_card(
             if latest is not None and latest.message is not None:
                 lines.append(t._("Latest update ({clock} EAT): {message}", clock=t.time(latest.at),
                                  message=operator_text(t, latest.message)))
-    from bot.render.reports import crowd_lines, report_button
-
     lines.extend(crowd_lines(t, status, now))
     if extra:
         lines.append("")
         lines.extend(extra)
-    lines.extend(_workaround_lines(t, service, status))
+    lines.extend(workaround_lines(t, service, status))
     lines.append("")
     lines.append(t._("<i>As of {clock} EAT</i>", clock=t.time(now)))
     buttons: tuple[tuple[Button, ...], ...] = (
-        (Button(t._("🔄 Refresh"), data=f"r:{service.id}"), notify_button(t, service.id, subscribed)),
+        (Button(t._("🔄 Refresh"), data=encode(Refresh(service.id))), notify_button(t, service.id, subscribed)),
         (report_button(t, service.id),),
     )
     if channel is not None and status.known_problem:
         buttons = (*buttons, (channel_button(t, channel),))
     return Reply(fit("\n".join(lines)), buttons)
-
-
-def channel_button(t: Translator, link: str) -> Button:
-    """A link to the public channel, where every incident and change is posted."""
-    return Button(t._("📢 Updates on Hali's channel"), url=link)
-
-
-def _workaround_lines(t: Translator, service: Service, status: EffectiveStatus) -> list[str]:
-    items = [operator_text(t, i.workaround) for i in status.incidents if i.workaround is not None]
-    items += [e(w.text.get(t.lang)) for w in service.shown_workarounds()]
-    if not items:
-        return []
-    return ["", t._("<b>What you can do:</b>")] + [f"• {item}" for item in items]
 
 
 def _contact_lines(t: Translator, service: Service) -> list[str]:
@@ -175,7 +113,7 @@ def workarounds(t: Translator, service: Service, status: EffectiveStatus, now: d
     if status.source is not None and status.since is not None:
         lines.append(t.since(status.since, now))
     lines.extend(extra)
-    body = _workaround_lines(t, service, status)
+    body = workaround_lines(t, service, status)
     if body:
         lines.append("")
         lines.extend(body[2:])
@@ -183,7 +121,7 @@ def workarounds(t: Translator, service: Service, status: EffectiveStatus, now: d
         lines.append(t._("Hali knows no alternative way for this service yet."))
     lines.extend(_contact_lines(t, service))
     buttons = ((Button(t._("Status of {service}", service=service.name.get(t.lang)),
-                       data=f"s:{service.id}"),),)
+                       data=encode(ShowCard(service.id))),),)
     return Reply(fit("\n".join(lines)), buttons)
 
 
@@ -192,8 +130,6 @@ def workarounds(t: Translator, service: Service, status: EffectiveStatus, now: d
 
 def services_list(t: Translator, snapshot: Snapshot, now: datetime) -> Reply:
     """/services: every service with its state, grouped, in one message."""
-    from bot.render.checks import services_uptime, services_uptime_legend
-
     lines = [t._("<b>Government e-services: status now</b>")]
     for group in GROUPS:
         members = [s for s in snapshot.services if s.group == group]
@@ -231,7 +167,7 @@ def problems(t: Translator, snapshot: Snapshot, now: datetime) -> Reply:
         lines.append(t._("All others: no problems known."))
     lines.append(t._("Send the name of a service for details, or /services for the full list."))
     buttons = tuple(
-        (Button(s.name.get(t.lang), data=f"s:{s.id}"),) for s in troubled[:8]
+        (Button(s.name.get(t.lang), data=encode(ShowCard(s.id))),) for s in troubled[:8]
     )
     return Reply(fit("\n".join(lines)), buttons)
 
@@ -241,25 +177,25 @@ def problems(t: Translator, snapshot: Snapshot, now: datetime) -> Reply:
 
 def did_you_mean(t: Translator, services: Sequence[Service]) -> Reply:
     lines = [t._("Did you mean one of these?")]
-    buttons = tuple((Button(s.name.get(t.lang), data=f"s:{s.id}"),) for s in services[:6])
-    return Reply("\n".join(lines), (*buttons, (Button(t._("All services"), data="sv"),)))
+    buttons = tuple((Button(s.name.get(t.lang), data=encode(ShowCard(s.id))),) for s in services[:6])
+    return Reply("\n".join(lines), (*buttons, (Button(t._("All services"), data=encode(ServicesList())),)))
 
 
 def which_one(t: Translator, ambiguity: Ambiguity, services: Sequence[Service]) -> Reply:
     lines = [t._("“{term}” can mean more than one thing. Which one do you mean?", term=e(ambiguity.term))]
     if ambiguity.note is not None:
         lines.append(e(ambiguity.note.get(t.lang)))
-    buttons = tuple((Button(s.name.get(t.lang), data=f"s:{s.id}"),) for s in services)
-    return Reply("\n".join(lines), (*buttons, (Button(t._("All services"), data="sv"),)))
+    buttons = tuple((Button(s.name.get(t.lang), data=encode(ShowCard(s.id))),) for s in services)
+    return Reply("\n".join(lines), (*buttons, (Button(t._("All services"), data=encode(ServicesList())),)))
 
 
 def which_service(t: Translator, snapshot: Snapshot) -> Reply:
     """No service named: offer the common ones as buttons and the full list."""
     common = [s for s in snapshot.services if s.id in ("ecitizen", "kra", "ntsa", "sha", "mpesa", "kplc")]
     lines = [t._("Which service do you mean? Tap one, or type its name (for example: KRA, NTSA, SHA).")]
-    rows = [tuple(Button(s.name.get(t.lang), data=f"s:{s.id}") for s in common[i:i + 2])
+    rows = [tuple(Button(s.name.get(t.lang), data=encode(ShowCard(s.id))) for s in common[i:i + 2])
             for i in range(0, len(common), 2)]
-    rows.append((Button(t._("All services"), data="sv"),))
+    rows.append((Button(t._("All services"), data=encode(ServicesList())),))
     return Reply("\n".join(lines), tuple(rows))
 
 
@@ -267,7 +203,7 @@ def not_understood(t: Translator) -> Reply:
     return Reply(
         t._("Sorry, I did not understand. Ask about a service, for example “is eCitizen down?” or "
             "“KRA inafanya kazi?”, or see /services."),
-        ((Button(t._("All services"), data="sv"),),),
+        ((Button(t._("All services"), data=encode(ServicesList())),),),
     )
 
 
@@ -292,7 +228,7 @@ def welcome(t: Translator, first_name: str | None, *, channel: str | None = None
         "",
         help_commands(t),
     ]
-    return Reply("\n".join(lines), ((Button(t._("All services"), data="sv"),),))
+    return Reply("\n".join(lines), ((Button(t._("All services"), data=encode(ServicesList())),),))
 
 
 def help_commands(t: Translator) -> str:
@@ -317,28 +253,29 @@ def help_text(t: Translator) -> Reply:
         "",
         help_commands(t),
     ]
-    return Reply("\n".join(lines), ((Button(t._("All services"), data="sv"),),))
+    return Reply("\n".join(lines), ((Button(t._("All services"), data=encode(ServicesList())),),))
 
 
 def greeting(t: Translator) -> Reply:
     return Reply(
         t._("Hello! Which service do you want to check? For example: eCitizen, KRA, NTSA, SHA. "
             "Or see /services."),
-        ((Button(t._("All services"), data="sv"),),),
+        ((Button(t._("All services"), data=encode(ServicesList())),),),
     )
 
 
 def thanks(t: Translator) -> Reply:
     return Reply(
         t._("You're welcome! Ask again whenever a service gives you trouble, or see /services."),
-        ((Button(t._("All services"), data="sv"),),),
+        ((Button(t._("All services"), data=encode(ServicesList())),),),
     )
 
 
 def language_menu(t: Translator) -> Reply:
     return Reply(
         t._("Choose your language:"),
-        ((Button("English", data="l:en"), Button("Kiswahili", data="l:sw")),),
+        ((Button("English", data=encode(ChooseLanguage("en"))),
+          Button("Kiswahili", data=encode(ChooseLanguage("sw")))),),
     )
 
 
@@ -367,8 +304,6 @@ def privacy(t: Translator, stored_language: str | None, first_seen: datetime | N
                          first=t.date_time(first_seen), last=t.date_time(last_seen)))
     else:
         lines.append(t._("• when you first and last wrote"))
-    from bot.render.notify import privacy_lines
-
     lines += privacy_lines(t, alerts, quiet)
     lines += extra
     lines += [
@@ -385,7 +320,7 @@ def forget_confirm(t: Translator) -> Reply:
     return Reply(
         t._("Erase everything Hali keeps about this chat (chat id, language choice, dates, reports, alerts "
             "and quiet hours)? This cannot be undone."),
-        ((Button(t._("Yes, erase it"), data="f:yes"), Button(t._("Cancel"), data="f:no")),),
+        ((Button(t._("Yes, erase it"), data=encode(Forget(True))), Button(t._("Cancel"), data=encode(Forget(False)))),),
     )
 
 

@@ -7,11 +7,13 @@ from datetime import datetime
 from bot.catalog.model import Service
 from bot.core.board import Snapshot
 from bot.core.checks import CheckView, Outcome, Uptime
+from bot.core.clock import EAT
 from bot.core.dependencies import dependency_notes
 from bot.core.maintenance import Occurrence
+from bot.core.reply import Reply, e
 from bot.core.status import State
-from bot.i18n import EAT, N_, Translator
-from bot.render import STATE_NAMES, Reply, e, operator_text, service_name
+from bot.i18n import LANGUAGES, N_, Translator, translator
+from bot.render.words import STATE_NAMES, operator_text, service_name
 
 OUTCOMES = {
     Outcome.OK: N_("it answered normally in {seconds} seconds"),
@@ -112,6 +114,11 @@ def services_uptime(t: Translator, view: CheckView | None) -> str:
 
 def services_uptime_legend(t: Translator) -> str:
     return t._("Percentages: uptime measured by Hali's checks over 24 hours / 7 days / 30 days.")
+
+
+def dependency_wording(service: Service, dependency: Service, state: State | None) -> dict[str, str]:
+    """`dependency_notice` in every language: what the status watcher stores with a dependency event."""
+    return {lang: dependency_notice(translator(lang), service, dependency, state).html for lang in LANGUAGES}
 
 
 def dependency_notice(t: Translator, service: Service, dependency: Service, state: State | None) -> Reply:

@@ -6,22 +6,13 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from bot.catalog.model import Catalog, Service
+from bot.core.actions import Follow, RemoveAlert, ServicesList, ShowCard, Unfollow, encode
 from bot.core.clock import Clock
-from bot.core.notifications import BILINGUAL, Event, EventKind
+from bot.core.notifications import ALL_SERVICES, BILINGUAL, Event, EventKind
+from bot.core.reply import Button, Reply, e, fit
 from bot.core.status import State
 from bot.i18n import Translator, translator
-from bot.render import (
-    SOURCE_NAMES,
-    STATE_ICONS,
-    STATE_NAMES,
-    Button,
-    Reply,
-    channel_button,
-    e,
-    fit,
-    operator_text,
-    service_name,
-)
+from bot.render.words import SOURCE_NAMES, STATE_ICONS, STATE_NAMES, channel_button, operator_text, service_name
 
 # Offered when someone asks for alerts without naming a service.
 COMMON = ("ecitizen", "kra", "ntsa", "sha", "mpesa", "kplc")
@@ -78,7 +69,7 @@ def notification(t: Translator, service: Service, event: Event, now: datetime, *
         return Reply("\n".join(lines))
     lines.append("")
     lines.append(t._("<i>You follow {service} on Hali. Change this with /alerts.</i>", service=name))
-    buttons: tuple[tuple[Button, ...], ...] = ((Button(t._("Check status"), data=f"s:{service.id}"),),)
+    buttons: tuple[tuple[Button, ...], ...] = ((Button(t._("Check status"), data=encode(ShowCard(service.id))),),)
     if channel is not None and not back:
         buttons = (*buttons, (channel_button(t, channel),))
     return Reply(fit("\n".join(lines)), buttons)
@@ -114,8 +105,8 @@ def composer(clock: Clock, *, channel: str | None = None) -> Callable[[Catalog, 
 def notify_button(t: Translator, service_id: str, subscribed: bool) -> Button:
     """The status card's button: it shows the chat's current state and flips it."""
     if subscribed:
-        return Button(t._("🔕 Stop notifications"), data=f"x:{service_id}")
-    return Button(t._("🔔 Notify me"), data=f"n:{service_id}")
+        return Button(t._("🔕 Stop notifications"), data=encode(Unfollow(service_id)))
+    return Button(t._("🔔 Notify me"), data=encode(Follow(service_id)))
 
 
 def subscribed(t: Translator, service: Service | None, *, already: bool) -> Reply:
@@ -130,7 +121,7 @@ def subscribed(t: Translator, service: Service | None, *, already: bool) -> Repl
     lines = [text, t._("See or change your alerts with /alerts; set quiet hours with /quiet 22-6.")]
     rows: tuple[tuple[Button, ...], ...] = ()
     if service is not None:
-        rows = ((Button(t._("Check status"), data=f"s:{service.id}"),),)
+        rows = ((Button(t._("Check status"), data=encode(ShowCard(service.id))),),)
     return Reply("\n".join(lines), rows)
 
 
@@ -144,9 +135,9 @@ def unsubscribed(t: Translator, names: Sequence[str], *, everything: bool) -> Re
 
 def choose_service(t: Translator, services: Sequence[Service]) -> Reply:
     """Subscribing without a service: the common ones and "all"."""
-    rows = [tuple(Button(s.name.get(t.lang), data=f"n:{s.id}") for s in services[i:i + 2])
+    rows = [tuple(Button(s.name.get(t.lang), data=encode(Follow(s.id))) for s in services[i:i + 2])
             for i in range(0, len(services), 2)]
-    rows.append((Button(t._("🔔 All services"), data="n:*"),))
+    rows.append((Button(t._("🔔 All services"), data=encode(Follow(ALL_SERVICES))),))
     return Reply(t._("Which service should Hali tell you about? Tap one, or send for example "
                      "<code>/subscribe kra</code>."), tuple(rows))
 
@@ -165,7 +156,7 @@ def alerts(t: Translator, services: Sequence[tuple[str, str]], quiet: tuple[int,
         lines.append(t._("Quiet hours: {start}:00–{end}:00 EAT. Alerts wait until the quiet hours end. "
                          "<code>/quiet off</code> turns quiet hours off.", start=f"{quiet[0]:02d}",
                          end=f"{quiet[1]:02d}"))
-    rows = tuple((Button(t._("❌ Remove {service}", service=name), data=f"u:{sid}"),)
+    rows = tuple((Button(t._("❌ Remove {service}", service=name), data=encode(RemoveAlert(sid))),)
                  for sid, name in services[:20])
     return Reply(fit("\n".join(lines)), rows)
 
@@ -195,7 +186,7 @@ def unknown_link_service(t: Translator, key: str) -> Reply:
     return Reply(
         t._("The link asked for alerts about “{service}”, but Hali does not know that service. "
             "Send /subscribe to choose one.", service=e(key[:40])),
-        ((Button(t._("All services"), data="sv"),),),
+        ((Button(t._("All services"), data=encode(ServicesList())),),),
     )
 
 

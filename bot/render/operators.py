@@ -7,10 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from bot.catalog.model import Service
+from bot.core.actions import OperatorStep, encode
+from bot.core.reply import Button, Reply, e, fit
 from bot.core.status import INCIDENT_STATES, Incident, State
 from bot.i18n import N_, Translator
-from bot.render import STATE_ICONS, STATE_NAMES, Button, Reply, e, fit, operator_text, service_name
 from bot.render.checks import day_and_time
+from bot.render.words import STATE_ICONS, STATE_NAMES, operator_text, service_name
 
 PROMPTS = {
     "title_en": N_("Send the title in English (one line, e.g. “Payments failing”)."),
@@ -35,9 +37,7 @@ HEADINGS = {
 
 
 def _data(token: str, step: int, value: str) -> str:
-    data = f"op:{token}:{step}:{value}"
-    assert len(data.encode()) <= 64, data
-    return data
+    return encode(OperatorStep(token, step, value))
 
 
 def cancel_row(t: Translator, token: str, step: int) -> tuple[Button, ...]:

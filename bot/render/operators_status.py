@@ -6,11 +6,12 @@ from collections.abc import Mapping, Sequence
 
 from bot.catalog.model import Catalog
 from bot.core.notifications import ALL_SERVICES
+from bot.core.reply import Reply, e, fit
+from bot.core.reports import ServiceSummary
 from bot.core.understanding import Symptom
 from bot.i18n import Translator
-from bot.render import Reply, e, fit, service_name
 from bot.render.reports import symptom_name
-from bot.store.reports import ServiceSummary
+from bot.render.words import service_name
 
 
 def who(t: Translator, catalog: Catalog, counts: Mapping[str, int], chats: int) -> Reply:

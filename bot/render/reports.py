@@ -6,22 +6,15 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.catalog.model import Service
+from bot.core.actions import ReportOp, ReportStart, ReportStep, ShowCard, encode
 from bot.core.crowd import CrowdSignal
+from bot.core.reply import Button, Reply, e, fit
 from bot.core.reports import MAX_TEXT, Submitted
 from bot.core.status import EffectiveStatus
 from bot.core.understanding import Symptom
 from bot.i18n import N_, Translator
-from bot.render import (
-    SOURCE_NAMES,
-    Button,
-    Reply,
-    _workaround_lines,
-    e,
-    fit,
-    service_name,
-    state_icon,
-    state_name,
-)
+from bot.render.notify import notify_button
+from bot.render.words import SOURCE_NAMES, service_name, state_icon, state_name, workaround_lines
 
 # The shared domain notes' list of how these services fail, as a citizen would put it.
 SYMPTOM_NAMES = {
@@ -41,11 +34,15 @@ def symptom_name(t: Translator, symptom: Symptom) -> str:
 
 def report_button(t: Translator, service_id: str) -> Button:
     """The button on every status card."""
-    return Button(t._("⚠️ Report a problem"), data=f"rp:{service_id}")
+    return Button(t._("⚠️ Report a problem"), data=encode(ReportStart(service_id)))
+
+
+def _step(nonce: str, op: ReportOp, arg: str = "") -> str:
+    return encode(ReportStep(nonce, op, arg))
 
 
 def _cancel(t: Translator, nonce: str) -> tuple[Button, ...]:
-    return (Button(t._("✖️ Cancel"), data=f"rf:{nonce}:x"),)
+    return (Button(t._("✖️ Cancel"), data=_step(nonce, ReportOp.CANCEL)),)
 
 
 def _status_line(t: Translator, status: EffectiveStatus) -> str:
@@ -65,7 +62,7 @@ def ask_service(t: Translator, services: Sequence[Service], nonce: str, *, not_f
         lines.append(t._("I could not find that service."))
     lines.append(t._("Which service is failing? Tap one, or type its name."))
     common = [s for s in services if s.id in COMMON_SERVICES]
-    rows = [tuple(Button(s.name.get(t.lang), data=f"rf:{nonce}:s:{s.id}") for s in common[i:i + 2])
+    rows = [tuple(Button(s.name.get(t.lang), data=_step(nonce, ReportOp.SERVICE, s.id)) for s in common[i:i + 2])
             for i in range(0, len(common), 2)]
     return Reply("\n".join(lines), (*rows, _cancel(t, nonce)))
 
@@ -78,7 +75,7 @@ def ask_symptom(t: Translator, service: Service, status: EffectiveStatus, nonce:
         "",
         t._("What happened?"),
     ]
-    rows = tuple((Button(symptom_name(t, s), data=f"rf:{nonce}:y:{s.value}"),) for s in Symptom)
+    rows = tuple((Button(symptom_name(t, s), data=_step(nonce, ReportOp.SYMPTOM, s.value)),) for s in Symptom)
     return Reply("\n".join(lines), (*rows, _cancel(t, nonce)))
 
 
@@ -92,7 +89,7 @@ def ask_details(t: Translator, service: Service, symptom: Symptom, nonce: str) -
         t._("🔒 Do not send your ID number, KRA PIN, phone number or M-Pesa codes. Hali removes them "
             "from the text anyway."),
     ]
-    return Reply("\n".join(lines), ((Button(t._("Skip"), data=f"rf:{nonce}:k"),), _cancel(t, nonce)))
+    return Reply("\n".join(lines), ((Button(t._("Skip"), data=_step(nonce, ReportOp.SKIP)),), _cancel(t, nonce)))
 
 
 def details_too_long(t: Translator, length: int) -> Reply:
@@ -107,8 +104,8 @@ def ask_follow_up(t: Translator, service: Service, nonce: str) -> Reply:
         t._("<i>For that, Hali keeps this chat's id with your report until then, for at most 24 hours.</i>"),
     ]
     return Reply("\n".join(lines), (
-        (Button(t._("🔔 Yes, tell me"), data=f"rf:{nonce}:f:1"),
-         Button(t._("No, thanks"), data=f"rf:{nonce}:f:0")),
+        (Button(t._("🔔 Yes, tell me"), data=_step(nonce, ReportOp.FOLLOW_UP, "1")),
+         Button(t._("No, thanks"), data=_step(nonce, ReportOp.FOLLOW_UP, "0"))),
         _cancel(t, nonce),
     ))
 
@@ -132,15 +129,13 @@ def submitted(t: Translator, service: Service, status: EffectiveStatus, result: 
     if not result.counted and not result.flagged:
         lines.append(t._("You already reported a problem with {service} in the last hour: this adds detail, "
                          "and you are counted once.", service=name))
-    lines.extend(_workaround_lines(t, service, status))
+    lines.extend(workaround_lines(t, service, status))
     if follow_up:
         lines += ["", t._("🔔 Hali will message you once when {service} works again.", service=name)]
     buttons: tuple[tuple[Button, ...], ...] = (
-        (Button(t._("Status of {service}", service=service.name.get(t.lang)), data=f"s:{service.id}"),),)
+        (Button(t._("Status of {service}", service=service.name.get(t.lang)), data=encode(ShowCard(service.id))),),)
     if subscribed is not None:
         # The offer to follow the service (or its current state): the same button as the status card.
-        from bot.render.notify import notify_button
-
         buttons += ((notify_button(t, service.id, subscribed),),)
     return Reply(fit("\n".join(lines)), buttons)
 

@@ -19,7 +19,7 @@ from bot.i18n import Translator, choose_language, translator
 from bot.render import Reply
 from bot.render import notify as notify_texts
 from bot.render.checks import card_extra, dependency_lines, maintenance_lines
-from bot.subscriptions import Subscriptions, SubscriptionStore
+from bot.services.subscriptions import Subscriptions, SubscriptionStore
 
 # Long messages are answered from their beginning; nobody asks about a service in paragraph ten.
 MAX_TEXT = 1000

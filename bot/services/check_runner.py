@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from bot.catalog.model import Catalog, Check
 from bot.core.checks import ProbeResult, offline_batch
 from bot.core.clock import Clock
-from bot.core.probe import Prober
+from bot.services.probe import Prober
 from bot.store.checks import CheckStore, Lease
 from bot.store.repo import Store
 

@@ -1,10 +1,10 @@
 """The "it's working again" message to citizens who reported a service: what the outbox will deliver.
 
-Wiring point for the notification outbox (not on this branch): when the status watcher sees a
-service's effective status return to operational (an incident resolved, a check passing again, the
-crowd signal clearing with nothing else wrong), call `report_follow_ups` once for that service with
-the moment it returned, inside the transaction that queues the deliveries, and queue one delivery per
-returned message. The outbox decides when to send (quiet hours) and retries; nothing here sends.
+`follow_up_hook` is given to the store at construction (`bot.app.make_store`): when a service's
+effective status returns to operational (an incident resolved, a check passing again, the crowd signal
+clearing with nothing else wrong), the outbox runs it inside the transaction that records the return,
+and it queues one delivery per reporter. The outbox decides when to send (quiet hours) and retries;
+nothing here sends.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from bot.render import Reply
 from bot.render.reports import working_again
 from bot.store.db import AsyncSession
 from bot.store.outbox import ReturnHook, record_direct_event
+from bot.store.repo import Store
 from bot.store.reports import ReportStore
 
 
@@ -53,17 +54,6 @@ async def report_follow_ups(
     return messages
 
 
-async def _catalog_in(session: AsyncSession) -> Catalog:
-    """The stored catalogue, read in the outbox's own transaction."""
-    from sqlalchemy import select
-
-    from bot.catalog.loader import load_catalog, service_from_dict
-    from bot.store.models import ServiceRow
-
-    rows = (await session.scalars(select(ServiceRow).order_by(ServiceRow.position))).all()
-    return Catalog(tuple(service_from_dict(r.data) for r in rows), load_catalog().ambiguous)
-
-
 def follow_up_hook(reports: ReportStore) -> ReturnHook:
     """The outbox hook that queues the reporters' "it's working again" when a service returns.
 
@@ -74,7 +64,7 @@ def follow_up_hook(reports: ReportStore) -> ReturnHook:
     """
 
     async def queue(session: AsyncSession, service_id: str, returned_at: datetime, back_event: int) -> None:
-        catalog = await _catalog_in(session)
+        catalog = await Store.catalog_in(session)
         for message in await report_follow_ups(reports, catalog, service_id, returned_at, session=session):
             event = Event(id=0, service_id=service_id, kind=EventKind.REPORT_FOLLOW_UP,
                           state=State.OPERATIONAL, created_at=returned_at, since=returned_at,
@@ -82,12 +72,3 @@ def follow_up_hook(reports: ReportStore) -> ReturnHook:
             await record_direct_event(session, event, message.chat_id, message.language, replaces=back_event)
 
     return queue
-
-
-def install_follow_ups(reports: ReportStore) -> None:
-    """Make the report store's Store queue follow-ups on every return to operational (once)."""
-    hooks = reports.store.on_return
-    if not any(getattr(h, "hali_reports", None) is reports for h in hooks):
-        hook = follow_up_hook(reports)
-        hook.hali_reports = reports  # type: ignore[attr-defined]
-        hooks.append(hook)

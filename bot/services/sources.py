@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from bot.catalog.model import Catalog
-from bot.config import Settings
 from bot.core.board import SignalProvider, StatusBoard
 from bot.core.checks import CheckView
 from bot.core.maintenance import Occurrence, active_signals, planned
@@ -54,10 +53,3 @@ def make_board(store: Store, *, max_age: float = 2.0, extra: Sequence[SignalProv
         store, max_age=max_age, providers=(MaintenanceSignals(store), CheckSignals(store), *extra),
         details=CardDetails(store),
     )
-
-
-def status_board(store: Store, settings: Settings, *, max_age: float) -> StatusBoard:
-    """The board with every source: incidents, maintenance, checks and the citizens' crowd signal."""
-    from bot.store.reports import CrowdSignals, report_store
-
-    return make_board(store, max_age=max_age, extra=[CrowdSignals(report_store(store, settings))])

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from bot.catalog.model import Text
 from bot.core.maintenance import MAX_WINDOW, Every, MaintenanceWindow
+from bot.store.errors import Conflict, NotFound
 from bot.store.models import MaintenanceRow, ServiceRow
 
 if TYPE_CHECKING:
@@ -19,8 +20,6 @@ async def schedule(
     store: Store, service_id: str, starts_at: datetime, ends_at: datetime, title: Text, *,
     actor: str, every: Every | None = None, until: datetime | None = None,
 ) -> int:
-    from bot.store.repo import Conflict, NotFound
-
     if ends_at <= starts_at:
         raise Conflict("a maintenance window must end after it starts")
     if ends_at - starts_at > MAX_WINDOW:
@@ -41,8 +40,6 @@ async def schedule(
 
 
 async def cancel(store: Store, window_id: int, *, actor: str) -> MaintenanceWindow:
-    from bot.store.repo import Conflict, NotFound
-
     async with store.sessions.begin() as session:
         row = await session.get(MaintenanceRow, window_id, with_for_update=True)
         if row is None:

@@ -16,20 +16,16 @@ from bot.catalog.loader import catalog_to_dict, load_catalog, service_from_dict
 from bot.catalog.model import Catalog, Service, Text
 from bot.core.clock import Clock, system_clock
 from bot.core.maintenance import Every, MaintenanceWindow
+from bot.core.reports import ReportPolicy
 from bot.core.status import Incident, IncidentUpdate, State
 from bot.store import maintenance
 from bot.store.chats import ChatCache, ChatState, changing, load_chats
 from bot.store.db import insert_ignore, make_engine, make_sessionmaker, upgrade_schema
+from bot.store.errors import Conflict as Conflict  # re-exported: what callers catch
+from bot.store.errors import NotFound as NotFound
 from bot.store.models import AuditRow, IncidentRow, IncidentUpdateRow, ServiceRow, UserRow
 from bot.store.outbox import EventKind, Outbox, ReturnHook, forget_chat, record_incident_event
-
-
-class NotFound(LookupError):
-    """The named service or incident does not exist."""
-
-
-class Conflict(ValueError):
-    """The change does not apply to the current state (e.g. resolving a resolved incident)."""
+from bot.store.reports import ReportStore
 
 
 @dataclass(frozen=True)
@@ -54,20 +50,29 @@ Eraser = Callable[[AsyncSession, int], Awaitable[None]]
 class Store:
     """The status store on one database."""
 
-    def __init__(self, engine: AsyncEngine, *, clock: Clock = system_clock) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, clock: Clock = system_clock, report_key_secret: str | None = None,
+        report_policy: ReportPolicy | None = None, on_return: Sequence[Callable[[ReportStore], ReturnHook]] = (),
+    ) -> None:
+        """`on_return`: what runs in the outbox's transaction when a service returns to operational,
+        each made from the store's reports (the reporters' follow-ups: `bot.services.follow_ups`)."""
         self.engine = engine
         self.sessions: async_sessionmaker[AsyncSession] = make_sessionmaker(engine)
         self.clock = clock
-        # Features that keep personal data (reports…) register here, so /forget erases it all at once.
-        self.erasers: list[Eraser] = []
-        # Run in the outbox's transaction when a service returns to operational (report follow-ups).
-        self.on_return: list[ReturnHook] = []
         # What every update asks about its chat, read in batches: see bot/store/chats.py.
         self.chats = ChatCache(self._load_chats, clock=clock)
+        # Citizens' reports, with the limits and the key secret the deployment chose.
+        self.reports = ReportStore(self, secret=report_key_secret, policy=report_policy)
+        # Every part that keeps personal data about a chat: /forget erases them all in one transaction.
+        self.erasers: tuple[Eraser, ...] = (self.reports.erase_chat,)
+        self.on_return: tuple[ReturnHook, ...] = tuple(make(self.reports) for make in on_return)
 
     @classmethod
-    def from_url(cls, url: str, *, clock: Clock = system_clock, **engine_kwargs: Any) -> Store:
-        return cls(make_engine(url, **engine_kwargs), clock=clock)
+    def from_url(cls, url: str, *, clock: Clock = system_clock, report_key_secret: str | None = None,
+                 report_policy: ReportPolicy | None = None,
+                 on_return: Sequence[Callable[[ReportStore], ReturnHook]] = (), **engine_kwargs: Any) -> Store:
+        return cls(make_engine(url, **engine_kwargs), clock=clock, report_key_secret=report_key_secret,
+                   report_policy=report_policy, on_return=on_return)
 
     async def upgrade(self) -> None:
         await upgrade_schema(self.engine)
@@ -103,12 +108,16 @@ class Store:
 
     async def services(self) -> list[Service]:
         async with self.sessions() as session:
-            rows = (await session.scalars(select(ServiceRow).order_by(ServiceRow.position))).all()
-            return [service_from_dict(r.data) for r in rows]
+            return await stored_services(session)
 
     async def catalog(self) -> Catalog:
         """The services as stored, with the bundled catalogue's ambiguous terms."""
         return Catalog(tuple(await self.services()), _bundled().ambiguous)
+
+    @staticmethod
+    async def catalog_in(session: AsyncSession) -> Catalog:
+        """`catalog`, read in the caller's transaction (the outbox's hooks)."""
+        return Catalog(tuple(await stored_services(session)), _bundled().ambiguous)
 
     async def service_ids(self) -> set[str]:
         async with self.sessions() as session:
@@ -314,6 +323,11 @@ class Store:
 
 
 @cache
+async def stored_services(session: AsyncSession) -> list[Service]:
+    rows = (await session.scalars(select(ServiceRow).order_by(ServiceRow.position))).all()
+    return [service_from_dict(r.data) for r in rows]
+
+
 def _bundled() -> Catalog:
     return load_catalog()
 

@@ -12,13 +12,16 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+if TYPE_CHECKING:
+    from bot.store.repo import Store
+
 from bot.catalog.model import Catalog
-from bot.config import Settings
 from bot.core import crowd
 from bot.core.clock import Clock
 from bot.core.crowd import CrowdSignal
@@ -27,6 +30,7 @@ from bot.core.reports import (
     ReportDraft,
     ReportFlow,
     ReportPolicy,
+    ServiceSummary,
     Step,
     Submitted,
     coordination_hash,
@@ -39,20 +43,11 @@ from bot.core.status import Signal, Source, State
 from bot.core.understanding import Symptom
 from bot.store.chats import changing
 from bot.store.models import ReportFlowRow, ReportRow, SecretRow
-from bot.store.repo import Store
 
 log = logging.getLogger(__name__)
 
 SECRET_NAME = "report_key_secret"
 _REFERENCE_ATTEMPTS = 4
-
-
-def report_store(store: Store, settings: Settings) -> ReportStore:
-    """The report store with the limits and secret from the settings."""
-    policy = ReportPolicy(daily_cap=settings.report_daily_cap,
-                          retention=timedelta(days=settings.report_retention_days),
-                          flow_timeout=timedelta(minutes=settings.report_flow_timeout_minutes))
-    return ReportStore(store, secret=settings.report_key_secret, policy=policy)
 
 
 def hour_number(moment: datetime) -> int:
@@ -76,21 +71,6 @@ class ExportRow:
     counted: bool
     flagged: bool
     text: str | None
-
-
-@dataclass(frozen=True)
-class ServiceSummary:
-    """Reports about one service in a period, for operators (`hali reports`, the operators' bot)."""
-
-    service_id: str
-    since: datetime
-    until: datetime
-    total: int
-    counted: int
-    flagged: int
-    by_symptom: dict[str, int]
-    signal: CrowdSignal | None = None
-    flagged_texts: tuple[str, ...] = ()
 
 
 class ReportStore:

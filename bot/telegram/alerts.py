@@ -1,6 +1,6 @@
 """Handlers for alerts: /subscribe, /unsubscribe, /alerts, /quiet, deep links and the 🔔/🔕/❌ buttons.
 
-Thin like the others: parse, call `bot.subscriptions`, send. Callback data: "n:<service>" subscribe
+Thin like the others: parse, call `bot.services.subscriptions`, send. Callback data: "n:<service>" subscribe
 ("n:*" every service), "x:<service>" stop (both from a status card), "u:<service>" remove from /alerts.
 """
 
@@ -14,7 +14,7 @@ from bot.core.notifications import ALL_SERVICES
 from bot.core.reply import Button, Reply
 from bot.i18n import translator
 from bot.render import notify as texts
-from bot.subscriptions import DEEP_LINK_PREFIX
+from bot.services.subscriptions import DEEP_LINK_PREFIX
 from bot.telegram import io
 from bot.telegram.context import HaliContext
 from bot.telegram.handlers import _language

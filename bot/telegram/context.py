@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
-from bot.engine import Engine
+from bot.services.answers import Engine
 from bot.store.repo import Store
-from bot.store.reports import ReportStore, report_store
+from bot.store.reports import ReportStore
 
 if TYPE_CHECKING:
     from bot.telegram.outbound import Outbound
@@ -21,13 +21,7 @@ class Hali:
     settings: Settings
     store: Store
     engine: Engine
-    reports: ReportStore | None = None  # made from the store and settings when not given
-
-    @property
-    def report_store(self) -> ReportStore:
-        if self.reports is None:
-            self.reports = report_store(self.store, self.settings)
-        return self.reports
+    reports: ReportStore
 
 
 class HaliContext(CallbackContext[ExtBot[dict[str, Any]], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

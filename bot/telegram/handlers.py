@@ -12,9 +12,9 @@ from telegram.ext import ApplicationHandlerStop
 from bot import render
 from bot.core.budget import SendError
 from bot.core.understanding import Intent
-from bot.engine import Answer
 from bot.i18n import LANGUAGES, choose_language, translator
 from bot.render import reports as render_reports
+from bot.services.answers import Answer
 from bot.telegram import io
 from bot.telegram.context import HaliContext
 from bot.telegram.outbound import current_ticket
@@ -110,7 +110,7 @@ async def privacy_command(update: Update, context: HaliContext) -> None:
     assert update.effective_message is not None and update.effective_chat is not None
     lang = await _language(update, context)
     data = await context.hali.store.user_data(update.effective_chat.id)
-    reports = context.hali.report_store
+    reports = context.hali.reports
     extra = render_reports.privacy_lines(translator(lang), reports.policy.retention.days,
                                          await reports.count_for_chat(update.effective_chat.id))
     alerts = await context.hali.store.outbox.subscriber(update.effective_chat.id)

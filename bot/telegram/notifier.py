@@ -13,6 +13,7 @@ from bot.core.budget import Priority, SendBudget
 from bot.core.clock import Clock, system_clock
 from bot.core.dispatcher import Dispatcher, DispatchSettings
 from bot.core.watcher import StatusWatcher
+from bot.render.checks import dependency_wording
 from bot.render.notify import composer
 from bot.store.repo import Store
 from bot.telegram.outbound import TelegramSender, pool_size
@@ -45,4 +46,5 @@ def build_watcher(app: App) -> StatusWatcher:
     without the bot's short cache."""
     settle = app.settings.settle_seconds
     return StatusWatcher(app.watch_board(), app.store.outbox, settle=settle,
-                         interval=min(10.0, max(1.0, settle / 4)), clock=app.store.clock)
+                         interval=min(10.0, max(1.0, settle / 4)), clock=app.store.clock,
+                         wording=dependency_wording)

@@ -27,6 +27,7 @@ from bot.i18n import Translator, choose_language, translator
 from bot.render import Reply
 from bot.render import operators as R
 from bot.render import operators_status as RS
+from bot.services.reports import summarise
 from bot.store.repo import Conflict, NotFound
 from bot.telegram import io
 from bot.telegram.context import HaliApplication, HaliContext
@@ -229,8 +230,6 @@ async def who_command(update: Update, context: HaliContext) -> None:
 
 async def reports_command(update: Update, context: HaliContext) -> None:
     """/reports [service] [hours]: citizens' reports per service, 24 hours unless told."""
-    from bot.cli_reports import summarise
-
     assert update.effective_message is not None
     t = await _translator(update, context)
     catalog = (await context.hali.engine.board.snapshot()).catalog
@@ -246,7 +245,7 @@ async def reports_command(update: Update, context: HaliContext) -> None:
             io.send(context, update.effective_message, Reply(usage))
             _stop()
     since = _now(context) - timedelta(hours=hours)
-    summaries = await summarise(context.hali.store, context.hali.settings, since, service_id)
+    summaries = await summarise(context.hali.reports, since, service_id)
     io.send(context, update.effective_message, RS.reports_summary(t, catalog, summaries, hours))
     _stop()
 

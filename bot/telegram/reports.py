@@ -14,17 +14,17 @@ import asyncio
 import logging
 from dataclasses import replace
 
-from sqlalchemy.exc import SQLAlchemyError
 from telegram import CallbackQuery, Chat, Message, Update
 from telegram.ext import ApplicationHandlerStop
 
 from bot.core.periodic import every
 from bot.core.reports import MAX_TEXT, ReportDraft, ReportFlow, Step, new_nonce
 from bot.core.understanding import Symptom
-from bot.engine import Answer
 from bot.i18n import Translator, choose_language, translator
 from bot.render import Reply
 from bot.render import reports as render
+from bot.services.answers import Answer
+from bot.store.errors import StoreError
 from bot.telegram import io
 from bot.telegram.context import HaliApplication, HaliContext
 from bot.telegram.handlers import _language, _telegram_language
@@ -96,7 +96,7 @@ async def flow_text(update: Update, context: HaliContext) -> None:
     # way" without a query of its own, and the handlers after this find the chat read.
     if not (await context.hali.store.chat(message.chat.id)).reporting:
         return
-    reports = context.hali.report_store
+    reports = context.hali.reports
     flow = await reports.flow(message.chat.id)
     if flow is None or flow.step not in (Step.SERVICE, Step.DETAILS):
         return
@@ -134,7 +134,7 @@ async def flow_button(update: Update, context: HaliContext) -> None:
     nonce, _, rest = rest.partition(":")
     op, _, arg = rest.partition(":")
     message = query.message
-    reports = context.hali.report_store
+    reports = context.hali.reports
     flow = await reports.flow(message.chat.id) if message is not None else None
     if flow is None or flow.nonce != nonce or not isinstance(message, Message):
         await io.expired(context, query, lang)
@@ -170,7 +170,7 @@ async def _start(context: HaliContext, t: Translator, chat_id: int, service_id: 
     if service_id is not None:
         await _to_symptom(context, t, flow, service_id, message=new_message, query=query)
         return
-    await context.hali.report_store.save_flow(flow)
+    await context.hali.reports.save_flow(flow)
     snapshot = await context.hali.engine.board.snapshot()
     await _show(context, render.ask_service(t, snapshot.services, flow.nonce), t, message=new_message, query=query)
 
@@ -180,7 +180,7 @@ async def _to_symptom(context: HaliContext, t: Translator, flow: ReportFlow, ser
     snapshot = await context.hali.engine.board.snapshot()
     service = snapshot.catalog[service_id]
     flow = replace(flow, nonce=new_nonce(), step=Step.SYMPTOM, service_id=service_id)
-    await context.hali.report_store.save_flow(flow)
+    await context.hali.reports.save_flow(flow)
     await _show(context, render.ask_symptom(t, service, snapshot.status(service_id), flow.nonce), t,
                 message=message, query=query)
 
@@ -193,7 +193,7 @@ async def _to_details(context: HaliContext, t: Translator, flow: ReportFlow, que
         await io.expired(context, query, t.lang)
         return
     flow = replace(flow, nonce=new_nonce(), step=Step.DETAILS)
-    await context.hali.report_store.save_flow(flow)
+    await context.hali.reports.save_flow(flow)
     await _show(context, render.ask_details(t, service, symptom, flow.nonce), t, query=query)
 
 
@@ -206,7 +206,7 @@ async def _to_follow_up(context: HaliContext, t: Translator, flow: ReportFlow, *
             await io.expired(context, query, t.lang)
         return
     flow = replace(flow, nonce=new_nonce(), step=Step.FOLLOW_UP)
-    await context.hali.report_store.save_flow(flow)
+    await context.hali.reports.save_flow(flow)
     await _show(context, render.ask_follow_up(t, service, flow.nonce), t, message=message, query=query)
 
 
@@ -218,11 +218,11 @@ async def _submit(context: HaliContext, t: Translator, flow: ReportFlow, follow_
     if service is None or flow.symptom is None:
         await io.expired(context, query, t.lang)
         return
-    reports = context.hali.report_store
+    reports = context.hali.reports
     draft = ReportDraft(service.id, flow.symptom, flow.text, flow.chat_id, t.lang, follow_up)
     try:
         result = await reports.submit(draft, end_flow=True)
-    except (SQLAlchemyError, OSError):
+    except (StoreError, OSError):
         log.warning("a report could not be stored; the citizen was asked to try again", exc_info=True)
         await io.edit(context, query, render.not_saved(t, query.data or ""), t.lang)
         return
@@ -287,7 +287,7 @@ def _link(context: HaliContext, service_id: str | None) -> str:
 def start_retention(application: HaliApplication) -> None:
     """Start the hourly retention job (anonymise old reports, drop chat ids and stale flows)."""
     hali = application.bot_data["hali"]
-    reports = hali.report_store
+    reports = hali.reports
     task = asyncio.create_task(
         every(RETENTION_INTERVAL_SECONDS, reports.purge, name="report retention", first_delay=60),
         name="report-retention",

@@ -9,10 +9,10 @@ from bot.core.clock import FrozenClock
 from bot.core.dependencies import dependency_events, dependency_notes
 from bot.core.maintenance import EAT, Every, MaintenanceWindow, next_occurrence, occurrence
 from bot.core.status import Source, State
-from bot.engine import Engine
 from bot.i18n import translator
 from bot.render.checks import dependency_notice
-from bot.sources import make_board
+from bot.services.answers import Engine
+from bot.services.sources import make_board
 from bot.store.repo import Store
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from bot.catalog.model import Check
 from bot.core.checks import Outcome
-from bot.core.probe import Prober, classify
+from bot.services.probe import Prober, classify
 from tests.checks.sites import closed_port, fake_sites
 
 

@@ -10,9 +10,9 @@ from bot.catalog.model import Check, Text
 from bot.core.checks import Outcome, ProbeResult
 from bot.core.clock import FrozenClock
 from bot.core.status import Source, State
-from bot.engine import Engine
-from bot.runner import CheckRunner
-from bot.sources import make_board
+from bot.services.answers import Engine
+from bot.services.check_runner import CheckRunner
+from bot.services.sources import make_board
 from bot.store.checks import CheckStore, Lease
 from bot.store.repo import Store
 

@@ -9,6 +9,7 @@ from bot.core.board import Snapshot
 from bot.core.clock import FrozenClock
 from bot.core.status import EffectiveStatus, Signal, Source, State, effective_status, incident_signals
 from bot.core.watcher import StatusWatcher
+from bot.render.checks import dependency_wording
 from bot.store.repo import Store
 
 
@@ -99,7 +100,7 @@ async def test_a_dependency_problem_is_news_for_its_dependents_only_once_it_has_
     store: Store, clock: FrozenClock
 ) -> None:
     board = SettableBoard(store, await store.catalog())
-    watcher = StatusWatcher(board, store.outbox, settle=120, clock=clock)  # type: ignore[arg-type]
+    watcher = StatusWatcher(board, store.outbox, settle=120, clock=clock, wording=dependency_wording)  # type: ignore[arg-type]
     await watcher.tick()
     board.checks["mpesa"] = State.MAJOR_OUTAGE  # a blip: back before it settles
     await watcher.tick()

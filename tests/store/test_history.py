@@ -10,8 +10,7 @@ from sqlalchemy import select
 
 from bot.catalog.model import Check
 from bot.core.checks import Outcome, ProbeResult
-from bot.core.clock import FrozenClock
-from bot.i18n import EAT
+from bot.core.clock import EAT, FrozenClock
 from bot.store.checks import CheckStore
 from bot.store.history import DAYS_KEPT, DayCount, History
 from bot.store.models import CheckDayRow, CheckHourRow

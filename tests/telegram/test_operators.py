@@ -8,7 +8,7 @@ import pytest
 
 from bot.catalog.model import Text
 from bot.core.status import Source, State
-from bot.sources import make_board
+from bot.services.sources import make_board
 from tests.fakes.botapi import SentRecord
 from tests.telegram.conftest import Harness, button_data, buttons
 

@@ -19,7 +19,7 @@ GROUP = -100777
 
 
 def reports_of(hali: Harness) -> ReportStore:
-    store: ReportStore = hali.app.bot_data["hali"].report_store
+    store: ReportStore = hali.app.bot_data["hali"].reports
     return store
 
 

@@ -11,6 +11,7 @@ from bot.catalog.model import Text
 from bot.core.notifications import Decision, Event, EventKind, WatchState
 from bot.core.status import EffectiveStatus, State
 from bot.core.watcher import StatusWatcher
+from bot.render.checks import dependency_wording
 from bot.store.models import DeliveryRow, NotificationEventRow, ReportRow
 from tests.telegram.conftest import Harness, button_data
 from tests.telegram.test_alerts import deliver
@@ -106,7 +107,7 @@ async def test_a_follow_up_waits_for_the_reporters_quiet_hours(hali: Harness) ->
 
 def watcher_for(hali: Harness) -> StatusWatcher:
     board = hali.app.bot_data["hali"].engine.board
-    return StatusWatcher(board, hali.store.outbox, settle=120, clock=hali.clock)
+    return StatusWatcher(board, hali.store.outbox, settle=120, clock=hali.clock, wording=dependency_wording)
 
 
 async def test_an_mpesa_problem_is_news_for_ntsa_subscribers_once_each_worded_as_such(hali: Harness) -> None:
