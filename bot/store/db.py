@@ -21,6 +21,9 @@ _MIGRATION_LOCK_KEY = 0x4A411
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine with the settings each backend needs for concurrent use."""
+    # A failing statement's error text would otherwise list its values (chat ids, report texts), and
+    # logs are outside /forget and retention. The drivers' own text is kept out by bot/logs.py.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         # A file shared by the bot and the CLI: WAL lets readers go on while one writer commits,
         # and busy_timeout makes a second writer wait instead of failing at once.
