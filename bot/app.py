@@ -45,7 +45,7 @@ class App:
 
 async def open_store(settings: Settings, *, clock: Clock = system_clock, prepare: bool = True) -> Store:
     """The store, migrated and with the bundled catalogue loaded (operators' edits kept)."""
-    store = Store.from_url(settings.database_url, clock=clock)
+    store = Store.from_url(settings.database_url, clock=clock, timeouts=settings.store_timeouts())
     if prepare:
         try:
             await store.upgrade()

@@ -177,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
-    store = Store.from_url(settings.database_url)
+    store = Store.from_url(settings.database_url, timeouts=settings.store_timeouts())
     # An operator's resolve from the command line tells the reporters too.
     install_follow_ups(report_store(store, settings))
     try:

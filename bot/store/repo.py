@@ -19,7 +19,7 @@ from bot.core.maintenance import Every, MaintenanceWindow
 from bot.core.status import Incident, IncidentUpdate, State
 from bot.store import maintenance
 from bot.store.chats import ChatCache, ChatState, changing, load_chats
-from bot.store.db import insert_ignore, make_engine, make_sessionmaker, upgrade_schema
+from bot.store.db import StoreTimeouts, insert_ignore, make_engine, make_sessionmaker, upgrade_schema
 from bot.store.models import AuditRow, IncidentRow, IncidentUpdateRow, ServiceRow, UserRow
 from bot.store.outbox import EventKind, Outbox, ReturnHook, forget_chat, record_incident_event
 
@@ -66,8 +66,9 @@ class Store:
         self.chats = ChatCache(self._load_chats, clock=clock)
 
     @classmethod
-    def from_url(cls, url: str, *, clock: Clock = system_clock, **engine_kwargs: Any) -> Store:
-        return cls(make_engine(url, **engine_kwargs), clock=clock)
+    def from_url(cls, url: str, *, clock: Clock = system_clock, timeouts: StoreTimeouts | None = None,
+                 **engine_kwargs: Any) -> Store:
+        return cls(make_engine(url, timeouts=timeouts, **engine_kwargs), clock=clock)
 
     async def upgrade(self) -> None:
         await upgrade_schema(self.engine)
