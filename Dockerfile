@@ -11,14 +11,13 @@ RUN useradd --create-home --uid 10001 hali \
     && mkdir /data && chown hali:hali /data
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml setup.py MANIFEST.in README.md ./
 COPY bot ./bot
 COPY locales ./locales
+# The build compiles locales/ into the installed package; /app is only the build's source.
 RUN pip install . \
-    && pybabel compile -d locales -D messages \
     && chown -R root:root /app
 
-ENV HALI_LOCALES_DIR=/app/locales
 USER hali
 VOLUME ["/data"]
 ENTRYPOINT ["hali"]

@@ -47,8 +47,9 @@ class App:
 
 def make_store(settings: Settings, *, clock: Clock = system_clock) -> Store:
     """The store on the configured database, with every part it keeps built in (not yet migrated)."""
-    return Store.from_url(settings.database_url, clock=clock, report_key_secret=settings.report_key_secret,
-                          report_policy=report_policy(settings), on_return=(follow_up_hook,))
+    return Store.from_url(settings.database_url, clock=clock, timeouts=settings.store_timeouts(),
+                          report_key_secret=settings.report_key_secret, report_policy=report_policy(settings),
+                          on_return=(follow_up_hook,))
 
 
 async def open_store(settings: Settings, *, clock: Clock = system_clock, prepare: bool = True) -> Store:

@@ -18,6 +18,7 @@ from bot.catalog.model import Text
 from bot.config import ConfigError, Settings
 from bot.core.status import INCIDENT_STATES, State
 from bot.i18n import LANGUAGES, MissingCatalogError, translator
+from bot.logs import PrivateFormatter
 from bot.render import state_name
 from bot.services.answers import Engine
 from bot.store.repo import Conflict, NotFound, Store
@@ -130,10 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def configure_logging(settings: Settings, command: str) -> None:
     """The long-running commands log at HALI_LOG_LEVEL; the others only warnings and errors."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(PrivateFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(
         level=settings.log_level if command in ("run", "dispatch") else max(logging.WARNING,
                                                                 logging.getLevelName(settings.log_level)),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=[handler],
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request would drown the rest
 

@@ -18,6 +18,8 @@ from typing import Any
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
+from bot.store.db import StoreTimeouts
+
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///hali.db"
 # Telegram's free bulk limit; beyond it, up to 1000/s, only with paid broadcasts (Telegram Stars).
@@ -82,6 +84,10 @@ class Settings(BaseSettings):
     reply_max_wait: float = Field(600.0, ge=5, le=86400, alias="HALI_REPLY_MAX_WAIT")
     # How long a notification is retried after its first failure, while it is still useful.
     notify_max_age: float = Field(6 * 3600.0, ge=60, le=7 * 86400, alias="HALI_NOTIFY_MAX_AGE")
+    # Every wait on the store is bounded, so a slow or absent database gets a citizen a plain answer.
+    store_connect_timeout: float = Field(3.0, ge=0.1, le=60, alias="HALI_STORE_CONNECT_TIMEOUT")
+    store_statement_timeout: float = Field(5.0, ge=0.1, le=600, alias="HALI_STORE_STATEMENT_TIMEOUT")
+    store_pool_timeout: float = Field(3.0, ge=0.1, le=60, alias="HALI_STORE_POOL_TIMEOUT")
     # The public channel for mass announcements: "@name" or its numeric id (-100…).
     channel: str | None = Field(None, alias="HALI_CHANNEL")
 
@@ -112,6 +118,9 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Only what the constructor is given: from_env passes the environment in, so a test never reads it."""
         return (init_settings,)
+
+    def store_timeouts(self) -> StoreTimeouts:
+        return StoreTimeouts(self.store_connect_timeout, self.store_statement_timeout, self.store_pool_timeout)
 
     def may_edit(self, user_id: int, service_id: str) -> bool:
         """Is this Telegram user an operator allowed to change this service?"""

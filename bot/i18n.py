@@ -21,9 +21,14 @@ DOMAIN = "messages"
 
 
 def locales_dir() -> Path:
-    """The folder with the compiled catalogs: HALI_LOCALES_DIR, or `locales/` beside the package."""
+    """The folder with the compiled catalogs: HALI_LOCALES_DIR; else the package's own `bot/locales/`,
+    which an installed wheel has (setup.py compiles it); else `locales/` of the source checkout."""
     override = os.environ.get("HALI_LOCALES_DIR")
-    return Path(override) if override else Path(__file__).resolve().parent.parent / "locales"
+    if override:
+        return Path(override)
+    package = Path(__file__).resolve().parent
+    installed = package / "locales"
+    return installed if installed.is_dir() else package.parent / "locales"
 
 
 def N_(message: str) -> str:

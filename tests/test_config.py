@@ -50,6 +50,9 @@ GOOD: dict[str, tuple[str, str, Any]] = {
     "HALI_REPLY_MAX_WAIT": ("90s", "reply_max_wait", 90.0),
     "HALI_NOTIFY_MAX_AGE": ("2h", "notify_max_age", 7200.0),
     "HALI_CHANNEL": ("@hali_status", "channel", "@hali_status"),
+    "HALI_STORE_CONNECT_TIMEOUT": ("2", "store_connect_timeout", 2.0),
+    "HALI_STORE_STATEMENT_TIMEOUT": ("1.5", "store_statement_timeout", 1.5),
+    "HALI_STORE_POOL_TIMEOUT": ("4", "store_pool_timeout", 4.0),
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +21,33 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _MIGRATION_LOCK_KEY = 0x4A411
 
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine with the settings each backend needs for concurrent use."""
+@dataclass(frozen=True)
+class StoreTimeouts:
+    """How long the store may take, in seconds, before the caller is told it did not answer.
+
+    `statement` None leaves statements unbounded (schema upgrades: they may wait for another process's).
+    """
+
+    connect: float = 3.0
+    statement: float | None = 5.0
+    pool: float = 3.0
+
+
+def make_engine(url: str, *, timeouts: StoreTimeouts | None = None, **kwargs: Any) -> AsyncEngine:
+    """An async engine with the settings each backend needs for concurrent use, every wait bounded."""
+    timeouts = timeouts or StoreTimeouts()
+    # A failing statement's error text would otherwise list its values (chat ids, report texts), and
+    # logs are outside /forget and retention. The drivers' own text is kept out by bot/logs.py.
+    kwargs.setdefault("hide_parameters", True)
+    connect_args: dict[str, Any] = dict(kwargs.pop("connect_args", {}))
     if url.startswith("sqlite"):
-        # A file shared by the bot and the CLI: WAL lets readers go on while one writer commits,
-        # and busy_timeout makes a second writer wait instead of failing at once.
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        # A file shared by the bot and the CLI: WAL lets readers go on while one writer commits, and the
+        # busy timeout makes a second writer wait, a bounded time, instead of failing at once.
+        busy = timeouts.statement if timeouts.statement is not None else 30.0
+        connect_args.setdefault("timeout", busy)
+        if ":memory:" not in url:
+            kwargs.setdefault("pool_timeout", timeouts.pool)
+        engine = create_async_engine(url, connect_args=connect_args, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -32,13 +55,26 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             if ":memory:" not in url:
                 cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy * 1000)}")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
-    return create_async_engine(url, **kwargs)
+    if kwargs.get("poolclass") is not NullPool:
+        kwargs.setdefault("pool_timeout", timeouts.pool)
+    statement_ms = int(timeouts.statement * 1000) if timeouts.statement is not None else 0
+    if url.startswith("postgresql+psycopg"):
+        connect_args.setdefault("connect_timeout", max(1, math.ceil(timeouts.connect)))
+        connect_args.setdefault("options", f"-c statement_timeout={statement_ms}")
+    else:
+        connect_args.setdefault("timeout", timeouts.connect)
+        # The server cancels a slow statement (a lock held, a large scan); the client gives up a second
+        # later on a server or network that does not answer at all.
+        connect_args.setdefault("server_settings", {"statement_timeout": str(statement_ms)})
+        if timeouts.statement is not None:
+            connect_args.setdefault("command_timeout", timeouts.statement + 1)
+    return create_async_engine(url, connect_args=connect_args, **kwargs)
 
 
 def insert_ignore(dialect: str, table: Any) -> Any:
@@ -66,10 +102,20 @@ def alembic_config(url: str | None = None) -> Config:
 
 async def upgrade_schema(engine: AsyncEngine, revision: str = "head") -> None:
     """Create or migrate the schema; safe when several processes start at once."""
-    async with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
+    if engine.dialect.name != "postgresql":
+        async with engine.begin() as conn:
+            await conn.run_sync(_upgrade, revision)
+        return
+    # Its own connection without the statement bound: it may wait for another process's upgrade, and a
+    # migration's statements may take longer than any answer should.
+    unbounded = make_engine(engine.url.render_as_string(hide_password=False), poolclass=NullPool,
+                            timeouts=StoreTimeouts(statement=None))
+    try:
+        async with unbounded.begin() as conn:
             await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK_KEY})
-        await conn.run_sync(_upgrade, revision)
+            await conn.run_sync(_upgrade, revision)
+    finally:
+        await unbounded.dispose()
 
 
 def _upgrade(connection: Connection, revision: str) -> None:
@@ -91,6 +137,7 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 __all__ = [
     "AsyncSession",
     "NullPool",
+    "StoreTimeouts",
     "alembic_config",
     "current_revision",
     "insert_ignore",

@@ -20,7 +20,7 @@ from bot.core.reports import ReportPolicy
 from bot.core.status import Incident, IncidentUpdate, State
 from bot.store import maintenance
 from bot.store.chats import ChatCache, ChatState, changing, load_chats
-from bot.store.db import insert_ignore, make_engine, make_sessionmaker, upgrade_schema
+from bot.store.db import StoreTimeouts, insert_ignore, make_engine, make_sessionmaker, upgrade_schema
 from bot.store.errors import Conflict as Conflict  # re-exported: what callers catch
 from bot.store.errors import NotFound as NotFound
 from bot.store.models import AuditRow, IncidentRow, IncidentUpdateRow, ServiceRow, UserRow
@@ -68,11 +68,11 @@ class Store:
         self.on_return: tuple[ReturnHook, ...] = tuple(make(self.reports) for make in on_return)
 
     @classmethod
-    def from_url(cls, url: str, *, clock: Clock = system_clock, report_key_secret: str | None = None,
-                 report_policy: ReportPolicy | None = None,
+    def from_url(cls, url: str, *, clock: Clock = system_clock, timeouts: StoreTimeouts | None = None,
+                 report_key_secret: str | None = None, report_policy: ReportPolicy | None = None,
                  on_return: Sequence[Callable[[ReportStore], ReturnHook]] = (), **engine_kwargs: Any) -> Store:
-        return cls(make_engine(url, **engine_kwargs), clock=clock, report_key_secret=report_key_secret,
-                   report_policy=report_policy, on_return=on_return)
+        return cls(make_engine(url, timeouts=timeouts, **engine_kwargs), clock=clock,
+                   report_key_secret=report_key_secret, report_policy=report_policy, on_return=on_return)
 
     async def upgrade(self) -> None:
         await upgrade_schema(self.engine)
