@@ -56,19 +56,20 @@ async def run(store: Store, args: argparse.Namespace, usage_error: type[Exceptio
             return 0
     except (NotFound, Conflict) as exc:
         raise usage_error(str(exc)) from None
-    rows = [{"name": t.name, "services": list(t.services) if t.services is not None else "all", "hooks": t.hooks,
-             "incidents": t.incidents, "created_at": t.created_at.isoformat(), "created_by": t.created_by,
-             "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None} for t in await tokens.tokens()]
+    listed = await tokens.tokens()
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps([{
+            "name": t.name, "services": list(t.services) if t.services is not None else "all", "hooks": t.hooks,
+            "incidents": t.incidents, "created_at": t.created_at.isoformat(), "created_by": t.created_by,
+            "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None} for t in listed], indent=2))
         return 0
-    if not rows:
+    if not listed:
         print("no tokens")
-    for r in rows:
-        allowed = ",".join(p for p in ("hooks", "incidents") if r[p])
-        services = r["services"] if isinstance(r["services"], str) else ",".join(r["services"])
-        state = f"revoked {r['revoked_at'][:16]}" if r["revoked_at"] else "active"
-        print(f"{r['name']:<24} {allowed:<15} {state:<22} created {r['created_at'][:16]}  {services}")
+    for t in listed:
+        allowed = ",".join(p for p, on in (("hooks", t.hooks), ("incidents", t.incidents)) if on)
+        state = f"revoked {t.revoked_at.isoformat()[:16]}" if t.revoked_at else "active"
+        services = ",".join(t.services) if t.services is not None else "all"
+        print(f"{t.name:<24} {allowed:<15} {state:<22} created {t.created_at.isoformat()[:16]}  {services}")
     return 0
 
 

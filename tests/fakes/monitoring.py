@@ -33,7 +33,7 @@ def alertmanager(*alerts: dict[str, Any], status: str | None = None, version: st
     common = alerts[0]["labels"]
     return {
         "version": version,
-        "groupKey": '{}:{alertname="%s"}' % common["alertname"],
+        "groupKey": "{}:{alertname=\"" + common["alertname"] + "\"}",
         "truncatedAlerts": 0,
         "status": status or ("firing" if any(a["status"] == "firing" for a in alerts) else "resolved"),
         "receiver": "hali",

@@ -50,7 +50,8 @@ async def test_a_revoked_token_is_found_as_revoked_and_its_name_can_be_given_aga
     assert await tokens.check(old) is None
     renewed = await tokens.check(new)
     assert renewed is not None and renewed.active and renewed.services == ("ecitizen", "kra")
-    actions = [(r.action, r.target, r.actor) for r in reversed(await store.audit_log()) if r.action.startswith("token.")]
+    rows = reversed(await store.audit_log())
+    actions = [(r.action, r.target, r.actor) for r in rows if r.action.startswith("token.")]
     assert actions == [("token.create", "token:kra", "cli"), ("token.revoke", "token:kra", "cli"),
                        ("token.create", "token:kra", "cli")]
     assert all(old not in str(r.after) and new not in str(r.after) for r in await store.audit_log())
