@@ -76,6 +76,8 @@ async def test_alertmanager_firing_puts_the_service_in_major_outage_from_its_own
     components = await (await client.get("/api/v2/components.json")).json()
     [ntsa] = [c for c in components["components"] if c["id"] == "ntsa"]
     assert ntsa["status"] == "major_outage" and ntsa["hali"]["source"] == "monitoring"
+    page = await (await client.get("/services/ntsa?lang=sw")).text()
+    assert "mfumo wa ufuatiliaji wa mtoa huduma mwenyewe" in page
 
 
 async def test_a_re_sent_alertmanager_delivery_is_idempotent_and_resolved_clears_it(
