@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from bot import cli_notify, cli_operations, cli_reports
+from bot import cli_notify, cli_operations, cli_reports, cli_tokens
 from bot.app import assemble, ensure_ready, make_store
 from bot.catalog.loader import CatalogError, load_catalog
 from bot.catalog.model import Text
@@ -126,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_reports.add_parser(sub)
     cli_operations.add_parsers(sub, _Parser)
+    cli_tokens.add_parser(sub, _Parser)
     return parser
 
 
@@ -198,6 +199,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             "reports": lambda s, a: cli_reports.run(s, a, settings, UsageError),
             "outbox": cli_notify.outbox,
             "sending": lambda s, a: cli_notify.sending(s, a, settings),
+            "token": lambda s, a: cli_tokens.run(s, a, UsageError),
         }[args.command]
         return await handler(store, args)
     finally:

@@ -39,12 +39,17 @@ INCIDENT_STATES = (State.DEGRADED, State.PARTIAL_OUTAGE, State.MAJOR_OUTAGE, Sta
 
 
 class Source(IntEnum):
-    """Where a status comes from. Lower value wins: an operator knows better than a probe or a crowd."""
+    """Where a status comes from. Lower value wins: an operator knows better than a probe or a crowd.
+
+    MONITORING is the agency's own monitoring (its Alertmanager, Grafana or Uptime Kuma alerts, sent to
+    Hali's hooks): it sees from inside what Hali's checks see from outside, but an operator's word wins.
+    """
 
     INCIDENT = 1
     MAINTENANCE = 2
-    CHECK = 3
-    REPORTS = 4
+    MONITORING = 3
+    CHECK = 4
+    REPORTS = 5
 
 
 @dataclass(frozen=True)
@@ -114,7 +119,7 @@ class EffectiveStatus:
 def effective_status(
     service_id: str, signals: Iterable[Signal], *, automatically_checked: bool = False
 ) -> EffectiveStatus:
-    """Combine the sources by precedence: incident or maintenance, then checks, then reports.
+    """Combine the sources by precedence: incident or maintenance, the agency's monitoring, checks, reports.
 
     The most trusted source that reports anything decides; within it the most severe state wins,
     and "since" is when that state began. An operational signal from a check is kept as the source

@@ -39,6 +39,7 @@ UNKNOWN_ICON = "⚪"
 SOURCE_NAMES = {
     Source.INCIDENT: N_("an official notice from the service provider"),
     Source.MAINTENANCE: N_("maintenance announced by the service provider"),
+    Source.MONITORING: N_("the service provider's own monitoring"),
     Source.CHECK: N_("Hali's automatic check"),
     Source.REPORTS: N_("citizens' reports (unconfirmed)"),
 }

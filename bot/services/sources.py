@@ -1,4 +1,4 @@
-"""The status board with every source wired in: incidents, maintenance windows and automatic checks."""
+"""The status board with every source wired in: incidents, maintenance windows, the agency's monitoring, checks."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from bot.core.board import SignalProvider, StatusBoard
 from bot.core.checks import CheckView
 from bot.core.maintenance import Occurrence, active_signals, planned
 from bot.core.status import Signal
+from bot.store.alerts import AlertStore
 from bot.store.checks import CheckStore
 from bot.store.repo import Store
 
@@ -21,6 +22,16 @@ class CheckSignals:
 
     async def signals(self, catalog: Catalog) -> Mapping[str, Sequence[Signal]]:
         return await self.checks.signals(catalog)
+
+
+class MonitoringSignals:
+    """Alerts firing in the agency's own monitoring (the hooks) as Source.MONITORING signals."""
+
+    def __init__(self, store: Store) -> None:
+        self.alerts = AlertStore(store)
+
+    async def signals(self, catalog: Catalog) -> Mapping[str, Sequence[Signal]]:
+        return await self.alerts.signals(catalog)
 
 
 class MaintenanceSignals:
@@ -48,8 +59,9 @@ class CardDetails:
 
 
 def make_board(store: Store, *, max_age: float = 2.0, extra: Sequence[SignalProvider] = ()) -> StatusBoard:
-    """The board the bot and the CLI read: maintenance, checks, and any `extra` source (citizens' reports)."""
+    """The board the bot and the CLI read: maintenance, monitoring, checks, and any `extra` source (reports)."""
     return StatusBoard(
-        store, max_age=max_age, providers=(MaintenanceSignals(store), CheckSignals(store), *extra),
+        store, max_age=max_age,
+        providers=(MaintenanceSignals(store), MonitoringSignals(store), CheckSignals(store), *extra),
         details=CardDetails(store),
     )

@@ -68,6 +68,17 @@ async def windows(store: Store, *, service_id: str | None = None, current_only: 
     return [w for w in found if next_occurrence(w, now) is not None]
 
 
+async def service_of(store: Store, window_id: int) -> str:
+    """The service a window (cancelled or not) belongs to."""
+    from bot.store.repo import NotFound
+
+    async with store.sessions() as session:
+        service_id = await session.scalar(select(MaintenanceRow.service_id).where(MaintenanceRow.id == window_id))
+    if service_id is None:
+        raise NotFound(f"unknown maintenance window {window_id}")
+    return service_id
+
+
 def _window(row: MaintenanceRow) -> MaintenanceWindow:
     return MaintenanceWindow(
         row.id, row.service_id, row.starts_at, row.ends_at, Text(row.title_en, row.title_sw or None),
@@ -84,4 +95,4 @@ def _as_dict(row: MaintenanceRow) -> dict[str, Any]:
     }
 
 
-__all__ = ["cancel", "schedule", "windows"]
+__all__ = ["cancel", "schedule", "service_of", "windows"]

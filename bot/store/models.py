@@ -479,3 +479,45 @@ class CheckFailureRow(Base):
     last_at: Mapped[datetime] = mapped_column(UTCDateTime)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     reasons: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# --- alert hooks and the operator API (issue 13): bot/store/alerts.py, bot/store/tokens.py ----------
+
+
+class ApiTokenRow(Base):
+    """A token for the hooks and the operator API: only its SHA-256 is kept, never the token itself.
+
+    `services` is the list of service ids it may touch, or None for every service (later ones too).
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    services: Mapped[list[str] | None] = mapped_column(JSON, default=None)
+    hooks: Mapped[bool] = mapped_column(Boolean, default=False)
+    incidents: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(128))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class AlertSignalRow(Base):
+    """A firing alert from an agency's own monitoring, until it resolves: a Source.MONITORING signal.
+
+    `key` names the alert within its hook ("alertmanager:<fingerprint>"), so a re-sent firing alert
+    finds its row and changes nothing; a resolved one deletes it.
+    """
+
+    __tablename__ = "alert_signals"
+    __table_args__ = (UniqueConstraint("key", "service_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(255))
+    service_id: Mapped[str] = mapped_column(ForeignKey("services.id"), index=True)
+    state: Mapped[str] = mapped_column(String(32))
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the last delivery that said it fires
+    token: Mapped[str] = mapped_column(String(64))  # the name of the token that sent it
+    name: Mapped[str] = mapped_column(String(255), default="")  # the alert's name, for operators

@@ -11,6 +11,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.app import App
+from bot.web.hooks import add_hook_routes
+from bot.web.operator_api import add_operator_routes
 from bot.web.published import Publisher
 from bot.web.routes import Site, add_routes, incident_path
 
@@ -19,7 +21,8 @@ SITE = web.AppKey("site", Site)
 
 
 def public_app(app: App, *, public_url: str | None = None, max_age: float | None = None) -> web.Application:
-    """Every public route on one aiohttp application, reading `app.board`.
+    """Every public route on one aiohttp application, reading `app.board`; and, behind tokens, the alert
+    hooks (bot/web/hooks.py) and the operator API (bot/web/operator_api.py) that write to `app.store`.
 
     `public_url` is the address the application is reached at (HALI_PUBLIC_URL: "https://hali.example/",
     or with the prefix it is mounted under); without it, links are paths and the API's links are empty.
@@ -31,6 +34,8 @@ def public_app(app: App, *, public_url: str | None = None, max_age: float | None
     web_app[PUBLISHER] = publisher
     web_app[SITE] = site
     add_routes(web_app, site)
+    add_hook_routes(web_app, app)
+    add_operator_routes(web_app, app)
     return web_app
 
 

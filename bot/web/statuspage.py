@@ -43,8 +43,8 @@ INDICATOR_TEXT = {
     State.MAJOR_OUTAGE: N_("Major Service Outage"),
     State.MAINTENANCE: N_("Service Under Maintenance"),
 }
-SOURCE_KEYS = {Source.INCIDENT: "incident", Source.MAINTENANCE: "maintenance", Source.CHECK: "check",
-               Source.REPORTS: "reports"}
+SOURCE_KEYS = {Source.INCIDENT: "incident", Source.MAINTENANCE: "maintenance", Source.MONITORING: "monitoring",
+               Source.CHECK: "check", Source.REPORTS: "reports"}
 
 
 def timestamp(moment: datetime | None) -> str | None:
