@@ -18,7 +18,7 @@ from bot.core.clock import Clock, system_clock
 from bot.core.maintenance import Every, MaintenanceWindow
 from bot.core.status import Incident, IncidentUpdate, State
 from bot.store import maintenance
-from bot.store.chats import ChatCache, ChatState, changing, load_chats
+from bot.store.chats import ChatCache, ChatListener, ChatState, ListenConnection, changing, load_chats
 from bot.store.db import insert_ignore, make_engine, make_sessionmaker, upgrade_schema
 from bot.store.models import AuditRow, IncidentRow, IncidentUpdateRow, ServiceRow, UserRow
 from bot.store.outbox import EventKind, Outbox, ReturnHook, forget_chat, record_incident_event
@@ -51,6 +51,9 @@ Eraser = Callable[[AsyncSession, int], Awaitable[None]]
 """Erases a feature's data about a chat inside /forget's transaction."""
 
 
+LISTENER_NAME = "hali chat listener"  # its application_name, as pg_stat_activity shows it
+
+
 class Store:
     """The status store on one database."""
 
@@ -63,7 +66,7 @@ class Store:
         # Run in the outbox's transaction when a service returns to operational (report follow-ups).
         self.on_return: list[ReturnHook] = []
         # What every update asks about its chat, read in batches: see bot/store/chats.py.
-        self.chats = ChatCache(self._load_chats, clock=clock)
+        self.chats = ChatCache(self._load_chats, clock=clock, shared=engine.dialect.name == "postgresql")
 
     @classmethod
     def from_url(cls, url: str, *, clock: Clock = system_clock, **engine_kwargs: Any) -> Store:
@@ -233,9 +236,24 @@ class Store:
         """The chat's language, subscriptions and report in progress; records it as seen.
 
         Updates that arrive together are read in one transaction, and a chat read in the last minute
-        is answered from memory: a language chosen through another replica shows within that minute.
+        is answered from memory (on PostgreSQL only while `chat_listener` hears the other processes).
         """
         return await self.chats.get(chat_id)
+
+    def chat_listener(self) -> ChatListener | None:
+        """The job that keeps `chats` coherent with the other processes on PostgreSQL; None on SQLite."""
+        if not self.chats.shared:
+            return None
+        dsn = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+        async def connect() -> ListenConnection:
+            import asyncpg
+
+            connection: ListenConnection = await asyncpg.connect(
+                dsn, timeout=5, server_settings={"application_name": LISTENER_NAME})
+            return connection
+
+        return ChatListener(self.chats, connect)
 
     async def _load_chats(self, chat_ids: Sequence[int]) -> dict[int, ChatState]:
         async with self.sessions.begin() as session:
