@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 HOUSEKEEPING_SECONDS = 3600
 JOB_LEASE = timedelta(seconds=30)  # a dead holder's jobs move within this and one renewal
 JOB_RENEW_SECONDS = 10.0
+JOB_TRY_SECONDS = 2.0  # how soon a replica without the lease takes over one given back
 
 
 def run_bot(settings: Settings, *, checks: bool = True, concurrent_updates: int = 32) -> int:
@@ -72,7 +73,7 @@ def once_per_deployment(jobs: Jobs, store: Store, holder: str, name: str,
                         stop: Callable[[], Awaitable[None]] | None = None) -> Exclusive:
     """Add a job that runs only in the process holding its lease (named after the job)."""
     job = Exclusive(name, Lease(store, f"job:{name}", holder, ttl=JOB_LEASE), run, stop_job=stop,
-                    renew_every=JOB_RENEW_SECONDS)
+                    renew_every=JOB_RENEW_SECONDS, try_every=JOB_TRY_SECONDS)
     jobs.add(name, job.run, stop=job.stop)
     return job
 

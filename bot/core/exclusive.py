@@ -1,10 +1,11 @@
 """A background job that runs once per deployment: only in the replica that holds its lease.
 
 Every replica runs the same wrapper. Each `renew_every` seconds it takes or renews the lease; the job
-runs while the lease is held and is stopped as soon as it is not. A holder that dies (`kill -9`, a lost
-machine) stops renewing, so its lease expires and the next replica to try takes the job over: within
-the lease's time-to-live plus `renew_every`. A holder stopped gracefully stops the job and gives the
-lease back, so another replica takes over at its next try.
+runs while the lease is held and is stopped as soon as it is not; the replicas without it try again
+every `try_every` seconds. A holder that dies (`kill -9`, a lost machine) stops renewing, so its lease
+expires and the next replica to try takes the job over: within the lease's time-to-live plus
+`try_every`. A holder stopped gracefully stops the job and gives the lease back, so another replica
+takes over at its next try.
 
 When the lease cannot be renewed (the store is away), the job goes on only while the last renewal is
 sure to hold; past that another replica may have taken it, and the job is stopped.
@@ -36,7 +37,8 @@ class Exclusive:
 
     def __init__(self, name: str, lease: Lease, job: Callable[[], Coroutine[Any, Any, Any]], *,
                  stop_job: Callable[[], Awaitable[None]] | None = None, renew_every: float = 10.0,
-                 grace: float = 3.0, monotonic: Callable[[], float] = time.monotonic) -> None:
+                 try_every: float | None = None, grace: float = 3.0,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         if renew_every * 2 >= lease.ttl.total_seconds():
             raise ValueError("the lease must outlive at least two renewals")
         self.name = name
@@ -44,6 +46,7 @@ class Exclusive:
         self.job = job
         self.stop_job = stop_job
         self.renew_every = renew_every
+        self.try_every = renew_every if try_every is None else try_every
         self.grace = grace
         self.monotonic = monotonic
         self.holding = False
@@ -83,7 +86,7 @@ class Exclusive:
                     await self._stop_job()
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.renew_every)
+                    await asyncio.wait_for(self._wake.wait(), self.renew_every if held else self.try_every)
         finally:
             await self._stop_job()
             if self.holding:
