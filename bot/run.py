@@ -7,6 +7,13 @@
 3. a notification dispatcher and the status watcher;
 4. the automatic checks (one runner per deployment, elected by a lease);
 5. housekeeping: report retention, the inbox's and the budget's old rows, every hour.
+
+Several `hali run` on one PostgreSQL behave as one bot. What each update needs runs in every process:
+the chat listener that keeps their chat caches coherent, the budget, the inbox worker, polling and a
+dispatcher (which claims its rows). What must happen once per deployment — the status watcher, the
+checks, retention and housekeeping — runs only in the process holding that job's lease (see
+`bot.core.exclusive`); the others take over within a minute if it dies, at once if it stops.
+The public channel's posts are deliveries like any other, claimed by one dispatcher each.
 """
 
 from __future__ import annotations
@@ -17,22 +24,30 @@ import gc
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import timedelta
+from typing import Any
 
 from bot.app import Jobs, assemble, channel_link, open_store
 from bot.config import ConfigError, Settings
+from bot.core.exclusive import Exclusive
 from bot.core.periodic import every
 from bot.i18n import load_translators
-from bot.services.check_runner import CheckRunner
+from bot.services.check_runner import CheckRunner, default_holder
 from bot.services.probe import Prober
 from bot.services.sending import Budgeted, shared_budget
+from bot.store.checks import Lease
 from bot.store.inbox import Inbox
+from bot.store.repo import Store
 from bot.telegram.app import publish_commands, resolve_channel, telegram_front
 from bot.telegram.notifier import build_dispatcher, build_watcher
 
 log = logging.getLogger(__name__)
 
 HOUSEKEEPING_SECONDS = 3600
+JOB_LEASE = timedelta(seconds=30)  # a dead holder's jobs move within this and one renewal
+JOB_RENEW_SECONDS = 10.0
+JOB_TRY_SECONDS = 2.0  # how soon a replica without the lease takes over one given back
 
 
 def run_bot(settings: Settings, *, checks: bool = True, concurrent_updates: int = 32) -> int:
@@ -51,6 +66,16 @@ def budget_jobs(jobs: Jobs, shared: Budgeted) -> None:
     for lane in shared.budget.lanes:
         jobs.add(f"send budget ({lane.name} lane)", lane.run, stop=lane.stop)
     jobs.add("send budget heartbeat", shared.coordinator.run, stop=shared.coordinator.stop)
+
+
+def once_per_deployment(jobs: Jobs, store: Store, holder: str, name: str,
+                        run: Callable[[], Coroutine[Any, Any, Any]], *,
+                        stop: Callable[[], Awaitable[None]] | None = None) -> Exclusive:
+    """Add a job that runs only in the process holding its lease (named after the job)."""
+    job = Exclusive(name, Lease(store, f"job:{name}", holder, ttl=JOB_LEASE), run, stop_job=stop,
+                    renew_every=JOB_RENEW_SECONDS, try_every=JOB_TRY_SECONDS)
+    jobs.add(name, job.run, stop=job.stop)
+    return job
 
 
 def housekeeping(inbox: Inbox | None, shared: Budgeted) -> Callable[[], Awaitable[dict[str, int]]]:
@@ -72,21 +97,26 @@ async def serve(settings: Settings, *, checks: bool = True, concurrency: int = 3
         front = telegram_front(app, shared.budget, concurrency=concurrency)
         application, inbox = front.application, front.inbox
         dispatcher, sender = build_dispatcher(settings, store, shared.budget, channel=channel)
+        holder = default_holder()
         jobs = Jobs()
+        listener = store.chat_listener()
+        if listener is not None:
+            jobs.add("chat listener", listener.run, stop=listener.stop)
         budget_jobs(jobs, shared)
         jobs.add("inbox", front.worker.run, stop=front.worker.finish)
         jobs.add("long polling", front.poller.run)
         jobs.add("dispatcher", dispatcher.run, stop=_stopper(dispatcher.stop))
-        jobs.add("status watcher", build_watcher(app).run)
+        # A fresh watcher at each takeover: it adopts the board as it finds it, like at start-up.
+        once_per_deployment(jobs, store, holder, "status watcher", lambda: build_watcher(app).run())
         prober: Prober | None = None
         if checks:
             prober = Prober(concurrency=settings.check_concurrency)
-            runner = CheckRunner(store, prober)
+            runner = CheckRunner(store, prober, holder=holder)  # elected by a lease of its own
             jobs.add("automatic checks", runner.loop, stop=runner.stop)
-        jobs.add("report retention", lambda: every(HOUSEKEEPING_SECONDS, app.reports.purge, name="report retention",
-                                                   first_delay=60))
-        jobs.add("housekeeping", lambda: every(HOUSEKEEPING_SECONDS, housekeeping(inbox, shared),
-                                               name="housekeeping", first_delay=120))
+        once_per_deployment(jobs, store, holder, "report retention", lambda: every(
+            HOUSEKEEPING_SECONDS, app.reports.purge, name="report retention", first_delay=60))
+        once_per_deployment(jobs, store, holder, "housekeeping", lambda: every(
+            HOUSEKEEPING_SECONDS, housekeeping(inbox, shared), name="housekeeping", first_delay=120))
         async with application:
             await sender.start()
             try:

@@ -8,27 +8,36 @@ Read one query per question per message, they cost more than the answer itself. 
   which also records them as seen (insert the new ones; "last seen" is coarse, to the minute);
 * the result is kept for a minute, and dropped at once when this process changes the chat (a language
   choice, a subscription, a report flow, /forget), so the chat's own actions always show;
-* a change made by another process (an operator's command, a second dispatcher deactivating a chat that
-  blocked the bot) shows here within that minute. Telegram lets only one process long-poll a bot, so
-  the changes a chat makes itself all go through this one.
+* on PostgreSQL several processes share the chats (replicas behind a load balancer, `hali dispatch`, the
+  operators' commands): every change also sends a NOTIFY on `CHANNEL` in its transaction, and each bot
+  process LISTENs on a connection of its own (`ChatListener`) and drops the chats it is told of. Memory
+  is trusted only while that connection is known to be up; without it every update reads afresh, and
+  when it is back everything read before is forgotten (the notices sent meanwhile are lost);
+* on SQLite one bot process owns the file: a change made by another process (an operator's command)
+  shows here within that minute.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import String, cast, literal, null, select, union_all, update
+from sqlalchemy import String, cast, func, literal, null, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock, system_clock
 from bot.store.db import insert_ignore
 from bot.store.models import ReportFlowRow, SubscriptionRow, UserRow, UTCDateTime
 
+log = logging.getLogger(__name__)
+
+CHANNEL = "hali_chats"  # the NOTIFY channel; the payload is the chat id, seen only by the database's sessions
 SEEN_TTL = timedelta(seconds=60)
 MAX_CHATS = 100_000  # kept in memory at once; past it the cache starts afresh
 MAX_BATCH = 500  # chats read in one transaction (and one IN list)
@@ -45,12 +54,18 @@ Loader = Callable[[Sequence[int]], Awaitable[dict[int, ChatState]]]
 
 
 class ChatCache:
-    """Chat states for a minute, loaded in batches; `drop` after every change this process makes."""
+    """Chat states for a minute, loaded in batches; `drop` after every change this process makes.
+
+    `shared`: other processes change the chats too and announce it (PostgreSQL); memory is then used
+    only while `listening` is true, which a `ChatListener` keeps up to date.
+    """
 
     def __init__(self, load: Loader, *, clock: Clock = system_clock, ttl: timedelta = SEEN_TTL,
-                 max_chats: int = MAX_CHATS, max_batch: int = MAX_BATCH) -> None:
+                 max_chats: int = MAX_CHATS, max_batch: int = MAX_BATCH, shared: bool = False) -> None:
         self._load = load
         self.clock = clock
+        self.shared = shared
+        self.listening = False
         self.ttl = ttl
         self.max_chats = max_chats
         self.max_batch = max_batch
@@ -61,10 +76,18 @@ class ChatCache:
         # numbered, and a load keeps only the chats not dropped since it began.
         self._drops = 0
         self._dropped_at: dict[int, int] = {}
+        self._all_dropped = 0  # the drop number of the last `drop_all`
         self._loads_running = 0
 
+    @property
+    def trusted(self) -> bool:
+        """Whether what is in memory may answer: always alone on the database, else while listening."""
+        return self.listening or not self.shared
+
     def cached(self, chat_id: int) -> ChatState | None:
-        """The state if read less than `ttl` ago, else None (no database access)."""
+        """The state if read less than `ttl` ago and memory is trusted, else None (no database access)."""
+        if not self.trusted:
+            return None
         entry = self._entries.get(chat_id)
         if entry is None or self.clock() - entry[1] >= self.ttl:
             return None
@@ -88,6 +111,12 @@ class ChatCache:
         self._drops += 1
         if self._loads_running:
             self._dropped_at[chat_id] = self._drops
+
+    def drop_all(self) -> None:
+        """Changes may have gone unannounced: forget every chat, and what the reads under way bring."""
+        self._entries.clear()
+        self._drops += 1
+        self._all_dropped = self._drops
 
     async def _load_waiting(self) -> None:
         # One turn of the event loop lets the updates that arrived together ask too; while a batch is
@@ -119,6 +148,8 @@ class ChatCache:
             raise
 
     def _keep(self, states: dict[int, ChatState], started: int, now: datetime) -> None:
+        if started < self._all_dropped:
+            return
         if len(self._entries) + len(states) > self.max_chats:
             self._entries.clear()  # bounded memory; the next messages simply read again
         for chat_id, state in states.items():
@@ -126,13 +157,118 @@ class ChatCache:
                 self._entries[chat_id] = (state, now)
 
 
+class ListenConnection(Protocol):
+    """What `ChatListener` uses of an asyncpg connection."""
+
+    async def add_listener(self, channel: str, callback: Callable[..., None]) -> None: ...
+    def add_termination_listener(self, callback: Callable[[Any], None]) -> None: ...
+    async def fetchval(self, query: str) -> Any: ...
+    def terminate(self) -> None: ...
+
+
+Connect = Callable[[], Awaitable[ListenConnection]]
+
+
+class ChatListener:
+    """Keeps a shared `ChatCache` coherent: LISTEN on a connection of its own, drop each chat announced.
+
+    The connection is pinged every `ping_every` seconds; a ping that fails or takes longer than
+    `ping_timeout`, or the connection closing, stops the cache's trust at once. It connects again with
+    a growing delay, and trusts memory again only once it listens and everything read before is gone.
+    """
+
+    def __init__(self, cache: ChatCache, connect: Connect, *, ping_every: float = 5.0, ping_timeout: float = 2.0,
+                 retry_every: float = 1.0, retry_most: float = 15.0) -> None:
+        self.cache = cache
+        self._connect = connect
+        self.ping_every = ping_every
+        self.ping_timeout = ping_timeout
+        self.retry_every = retry_every
+        self.retry_most = retry_most
+        self.connections = 0  # how many times it has started listening
+        self.notices = 0
+        self._stopping = False
+        self._wake = asyncio.Event()
+
+    async def run(self) -> None:
+        """Listen until stopped, connecting again whenever the connection is lost."""
+        delay = self.retry_every
+        while not self._stopping:
+            try:
+                await self._listen()
+                delay = self.retry_every
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the class only: the text may name the server
+                log.warning("chat listener: %s; every update reads its chat until it listens again",
+                            type(exc).__name__)
+            finally:
+                self.cache.listening = False
+            if self._stopping:
+                break
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
+            delay = min(delay * 2, self.retry_most)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    async def _listen(self) -> None:
+        connection = await asyncio.wait_for(self._connect(), self.ping_timeout * 3)
+        lost = False
+
+        def closed(_connection: Any) -> None:
+            nonlocal lost
+            lost = True
+            self.cache.listening = False  # at once, not at the next ping
+            self._wake.set()
+
+        try:
+            connection.add_termination_listener(closed)
+            await asyncio.wait_for(connection.add_listener(CHANNEL, self._notice), self.ping_timeout)
+            # From here on every change is announced; what was read before may have missed one.
+            self.cache.drop_all()
+            self.cache.listening = True
+            self.connections += 1
+            log.info("chat listener: listening; chats are kept in memory")
+            while not self._stopping:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.ping_every)
+                if lost:
+                    raise ConnectionError("the listening connection closed")
+                if self._stopping:
+                    break
+                await asyncio.wait_for(connection.fetchval("SELECT 1"), self.ping_timeout)
+        finally:
+            self.cache.listening = False
+            with contextlib.suppress(Exception):
+                connection.terminate()
+
+    def _notice(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
+        self.notices += 1
+        try:
+            chat_id = int(payload)
+        except ValueError:
+            self.cache.drop_all()  # not a chat id: whatever changed, nothing in memory is sure
+            return
+        self.cache.drop(chat_id)
+
+
 @asynccontextmanager
 async def changing(sessions: async_sessionmaker[AsyncSession], cache: ChatCache | None,
                    chat_id: int) -> AsyncIterator[AsyncSession]:
-    """A transaction that changes a chat; once it is over (committed or not) the cache forgets the chat."""
+    """A transaction that changes a chat; once it is over (committed or not) the cache forgets the chat.
+
+    With a shared cache the change is announced to the other processes, delivered when it commits.
+    """
     try:
         async with sessions.begin() as session:
             yield session
+            if cache is not None and cache.shared:
+                await session.execute(select(func.pg_notify(CHANNEL, str(chat_id))))
     finally:
         if cache is not None:
             cache.drop(chat_id)

@@ -19,7 +19,7 @@ from bot.core.maintenance import Every, MaintenanceWindow
 from bot.core.reports import ReportPolicy
 from bot.core.status import Incident, IncidentUpdate, State
 from bot.store import maintenance
-from bot.store.chats import ChatCache, ChatState, changing, load_chats
+from bot.store.chats import ChatCache, ChatListener, ChatState, ListenConnection, changing, load_chats
 from bot.store.db import StoreTimeouts, insert_ignore, make_engine, make_sessionmaker, upgrade_schema
 from bot.store.errors import Conflict as Conflict  # re-exported: what callers catch
 from bot.store.errors import NotFound as NotFound
@@ -47,6 +47,9 @@ Eraser = Callable[[AsyncSession, int], Awaitable[None]]
 """Erases a feature's data about a chat inside /forget's transaction."""
 
 
+LISTENER_NAME = "hali chat listener"  # its application_name, as pg_stat_activity shows it
+
+
 class Store:
     """The status store on one database."""
 
@@ -60,7 +63,7 @@ class Store:
         self.sessions: async_sessionmaker[AsyncSession] = make_sessionmaker(engine)
         self.clock = clock
         # What every update asks about its chat, read in batches: see bot/store/chats.py.
-        self.chats = ChatCache(self._load_chats, clock=clock)
+        self.chats = ChatCache(self._load_chats, clock=clock, shared=engine.dialect.name == "postgresql")
         # Citizens' reports, with the limits and the key secret the deployment chose.
         self.reports = ReportStore(self, secret=report_key_secret, policy=report_policy)
         # Every part that keeps personal data about a chat: /forget erases them all in one transaction.
@@ -242,9 +245,24 @@ class Store:
         """The chat's language, subscriptions and report in progress; records it as seen.
 
         Updates that arrive together are read in one transaction, and a chat read in the last minute
-        is answered from memory: a language chosen through another replica shows within that minute.
+        is answered from memory (on PostgreSQL only while `chat_listener` hears the other processes).
         """
         return await self.chats.get(chat_id)
+
+    def chat_listener(self) -> ChatListener | None:
+        """The job that keeps `chats` coherent with the other processes on PostgreSQL; None on SQLite."""
+        if not self.chats.shared:
+            return None
+        dsn = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+        async def connect() -> ListenConnection:
+            import asyncpg
+
+            connection: ListenConnection = await asyncpg.connect(
+                dsn, timeout=5, server_settings={"application_name": LISTENER_NAME})
+            return connection
+
+        return ChatListener(self.chats, connect)
 
     async def _load_chats(self, chat_ids: Sequence[int]) -> dict[int, ChatState]:
         async with self.sessions.begin() as session:
