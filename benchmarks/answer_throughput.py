@@ -6,7 +6,7 @@ What is measured:
    ready, the report store, the status board with every source and a 2 s cache, the application with
    its default concurrency, its post_init with the alert notifier, long polling, logging as the CLI
    sets it up), but without the automatic-check runner, which would probe the real sites. It polls
-   the strict fake Bot API (``tests/fakes/botapi.py``), itself a separate process; two incidents are
+   the strict fake Bot API (``hali_dev/botapi.py``), itself a separate process; two incidents are
    open.
 2. A bare PTB echo bot (same concurrency, same fake settings), a process of its own, on a second fake.
 3. For reference, a bare PTB bot that answers every question with one fixed Hali status card (HTML,
@@ -179,7 +179,7 @@ class FakeProcess:
         self.client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
         with self.log_path.open("wb") as log:
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "tests.fakes.botapi", "--port", "0", "--no-keep-requests",
+                sys.executable, "-m", "hali_dev.botapi", "--port", "0", "--no-keep-requests",
                 cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=log,
                 # Its own session: Ctrl-C reaches only this script, which then stops the fake itself.
                 start_new_session=True,

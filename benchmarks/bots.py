@@ -38,7 +38,7 @@ from bot.cli import configure_logging
 from bot.config import Settings
 from bot.telegram.app import ALLOWED_UPDATES
 from bot.telegram.transport import bot_api_requests
-from tests.fakes.botapi import TOKEN
+from hali_dev.botapi import TOKEN
 
 
 def run_hali(args: argparse.Namespace) -> int:

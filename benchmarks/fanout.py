@@ -5,7 +5,7 @@
     python -m benchmarks.fanout --rss-only           # dispatcher memory at 10,000 and 100,000 rows
 
 Three processes: this one (seeds the store, opens the incident, reads the results), the fake Bot API
-(`python -m tests.fakes.botapi --global-rate R --no-keep-requests`) and the dispatcher (this file
+(`python -m hali_dev.botapi --global-rate R --no-keep-requests`) and the dispatcher (this file
 with --dispatcher), so the dispatcher's peak RSS is its own. Prints: messages per second as a
 fraction of the limit, 429s, duplicates, missing, event → first and last message, peak RSS; then
 the paid-broadcast figure (a fake with a 1000/s limit, HALI_PAID_BROADCAST=1).
@@ -40,7 +40,7 @@ from bot.core.budget import Priority  # noqa: E402
 from bot.core.status import State  # noqa: E402
 from bot.store.models import Base, SubscriberRow, SubscriptionRow  # noqa: E402
 from bot.store.repo import Store  # noqa: E402
-from tests.fakes.botapi import TOKEN  # noqa: E402
+from hali_dev.botapi import TOKEN  # noqa: E402
 
 
 async def seed(database: str, n: int) -> float:

@@ -30,7 +30,7 @@ def start_fake(rate: int | None, *, paid: bool = False,
                extra: Sequence[str] = ()) -> tuple[subprocess.Popen[bytes], str]:
     """The fake Bot API in a process of its own, enforcing `rate` (on paid broadcasts with `paid`)."""
     port = free_port()
-    command = [sys.executable, "-m", "tests.fakes.botapi", "--port", str(port), "--no-keep-requests", *extra]
+    command = [sys.executable, "-m", "hali_dev.botapi", "--port", str(port), "--no-keep-requests", *extra]
     if rate is not None:
         command += ["--paid-rate" if paid else "--global-rate", str(rate)]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE)

@@ -5,7 +5,7 @@
     python -m benchmarks.surge --paid                            # notifications on paid broadcast
 
 Four processes on one PostgreSQL database (fresh, dropped afterwards): the strict fake Bot API
-(``tests/fakes/botapi.py``: at most ``--limit`` messages a second per bot, about one a second per chat
+(``hali_dev/botapi.py``: at most ``--limit`` messages a second per bot, about one a second per chat
 with a burst of three, twenty a minute per group, 429 with retry_after above them; with ``--paid``,
 paid broadcasts up to ``--paid-limit`` a second beside it), the bot as ``hali run`` runs it (without the
 automatic checks, which would probe the real sites), one ``hali dispatch``, and this one, which plays
@@ -52,7 +52,7 @@ from bot.core.status import State  # noqa: E402
 from bot.services.sending import NOTICE_SHARE  # noqa: E402
 from bot.store.models import SenderMinuteRow, SubscriberRow, SubscriptionRow  # noqa: E402
 from bot.store.repo import Store  # noqa: E402
-from tests.fakes.botapi import TOKEN  # noqa: E402
+from hali_dev.botapi import TOKEN  # noqa: E402
 
 QUESTIONS = {
     "ecitizen": ("ecitizen iko down?", "Is eCitizen down?", "kwani ecitizen imekufa tena?"),

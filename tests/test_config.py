@@ -18,7 +18,7 @@ from bot.config import (
     ConfigError,
     Settings,
 )
-from tests.fakes.botapi import TOKEN
+from hali_dev.botapi import TOKEN
 
 ROOT = Path(__file__).parents[1]
 SECRET = "a-reporter-key-secret-of-32-chars"

@@ -17,8 +17,8 @@ from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, Networ
 from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes
 from telegram.request import HTTPXRequest
 
-from tests.fakes.botapi import TOKEN, FakeBotAPI
-from tests.fakes.telegram_html import parse_html, utf16_len
+from hali_dev.botapi import TOKEN, FakeBotAPI
+from hali_dev.telegram_html import parse_html, utf16_len
 
 CHAT = 4242
 # One TLS context for every client: building a fresh one per httpx client costs ~70 ms.

@@ -15,7 +15,7 @@ from bot.core.dispatcher import Dispatcher, DispatchSettings
 from bot.render.notify import composer
 from bot.store.repo import Store
 from bot.telegram.outbound import TelegramSender
-from tests.fakes.botapi import TOKEN, FakeBotAPI
+from hali_dev.botapi import TOKEN, FakeBotAPI
 
 
 @dataclass

@@ -16,7 +16,7 @@ from bot.i18n import translator
 from bot.render import welcome
 from bot.store.repo import Store
 from bot.telegram.app import resolve_channel
-from tests.fakes.botapi import TOKEN, FakeBotAPI
+from hali_dev.botapi import TOKEN, FakeBotAPI
 from tests.notify.conftest import FakeTime, MakeDispatcher
 
 CHANNEL = -1001234567890

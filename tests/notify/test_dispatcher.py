@@ -15,7 +15,7 @@ from bot.core.notifications import ALL_SERVICES
 from bot.core.status import State
 from bot.store.outbox import DEACTIVATED, FAILED, PENDING, SENT
 from bot.store.repo import Store
-from tests.fakes.botapi import FakeBotAPI
+from hali_dev.botapi import FakeBotAPI
 from tests.notify.conftest import FakeTime, MakeDispatcher
 
 

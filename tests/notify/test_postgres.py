@@ -18,8 +18,8 @@ from bot.render.notify import composer
 from bot.store.models import SubscriberRow, SubscriptionRow
 from bot.store.repo import Store
 from bot.telegram.outbound import TelegramSender
+from hali_dev.botapi import TOKEN, FakeBotAPI
 from tests.conftest import _reset
-from tests.fakes.botapi import TOKEN, FakeBotAPI
 
 SUBSCRIBERS = 200
 

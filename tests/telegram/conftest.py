@@ -17,7 +17,7 @@ from bot.core.clock import FrozenClock
 from bot.store.repo import Store
 from bot.telegram.app import TelegramFront, telegram_front
 from bot.telegram.context import HaliApplication
-from tests.fakes.botapi import TOKEN, FakeBotAPI, SentRecord
+from hali_dev.botapi import TOKEN, FakeBotAPI, SentRecord
 
 
 @dataclass

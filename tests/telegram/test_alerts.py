@@ -10,7 +10,7 @@ from bot.core.notifications import ALL_SERVICES
 from bot.core.status import State
 from bot.render.notify import composer
 from bot.telegram.outbound import TelegramSender
-from tests.fakes.botapi import TOKEN, FakeBotAPI
+from hali_dev.botapi import TOKEN, FakeBotAPI
 from tests.telegram.conftest import Harness, button_data, buttons
 
 ALICE = 2001

@@ -11,7 +11,7 @@ import pytest
 from bot.catalog.model import Text
 from bot.core.clock import system_clock
 from bot.core.status import State
-from tests.fakes.botapi import FakeBotAPI
+from hali_dev.botapi import FakeBotAPI
 from tests.telegram.conftest import Harness, button_data, buttons
 
 ALICE = 1001

@@ -9,7 +9,7 @@ import pytest
 from bot.catalog.model import Text
 from bot.core.status import Source, State
 from bot.services.sources import make_board
-from tests.fakes.botapi import SentRecord
+from hali_dev.botapi import SentRecord
 from tests.telegram.conftest import Harness, button_data, buttons
 
 OPERATOR = 5001  # may edit everything

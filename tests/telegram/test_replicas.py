@@ -19,8 +19,8 @@ from bot.catalog.loader import load_catalog
 from bot.run import JOB_TRY_SECONDS
 from bot.store.models import LeaseRow
 from bot.store.repo import Store
+from hali_dev.botapi import TOKEN, FakeBotAPI
 from tests.conftest import _reset
-from tests.fakes.botapi import TOKEN, FakeBotAPI
 
 ROOT = Path(__file__).resolve().parents[2]
 ONCE = {"job:status watcher", "job:report retention", "job:housekeeping", "checks"}

@@ -10,7 +10,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.store.models import ReportFlowRow, ReportRow
 from bot.store.reports import ReportStore
-from tests.fakes.botapi import FakeBotAPI, SentRecord
+from hali_dev.botapi import FakeBotAPI, SentRecord
 from tests.telegram.conftest import Harness, button_data, buttons
 
 ALICE = 1001

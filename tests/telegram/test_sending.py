@@ -32,7 +32,7 @@ from bot.store.inbox import DONE, INVALID
 from bot.store.models import InboxRow
 from bot.store.repo import Store
 from bot.telegram.app import TelegramFront, telegram_front
-from tests.fakes.botapi import TOKEN, FakeBotAPI
+from hali_dev.botapi import TOKEN, FakeBotAPI
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -26,7 +26,7 @@ from bot.core.budget import SendBudget
 from bot.store.repo import Store
 from bot.telegram.app import build_application
 from bot.telegram.transport import AiohttpRequest
-from tests.fakes.botapi import TOKEN
+from hali_dev.botapi import TOKEN
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -9,7 +9,7 @@
         await api.wait_for(1)
 
 For benchmarks it also runs in a thread (``FakeBotAPI().run_in_thread()``) or as a process
-(``python -m tests.fakes.botapi --port 8081``), where ``/_fake/...`` endpoints push updates
+(``python -m hali_dev.botapi --port 8081``), where ``/_fake/...`` endpoints push updates
 and read back what the bot sent.
 """
 
@@ -33,7 +33,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from aiohttp import web
 
-from tests.fakes.telegram_html import EntityParseError, parse_html, strip_outer_whitespace, utf16_len
+from hali_dev.telegram_html import EntityParseError, parse_html, strip_outer_whitespace, utf16_len
 
 __all__ = [
     "TOKEN",
@@ -1650,7 +1650,7 @@ class ThreadedFakeBotAPI:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m tests.fakes.botapi --port N``: serve until interrupted."""
+    """``python -m hali_dev.botapi --port N``: serve until interrupted."""
     parser = argparse.ArgumentParser(description="A local fake of the Telegram Bot API.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)
