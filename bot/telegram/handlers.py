@@ -208,6 +208,8 @@ async def button(update: Update, context: HaliContext) -> None:
         return await io.edit(context, query, reply, lang) if reply else await io.expired(context, query, lang)
     if action == "sv" and not arg:
         return await io.edit(context, query, await engine.services_list(lang), lang)
+    if action in ("l", "f") and not await io.may_change_chat(context, query, lang):
+        return None
     if action == "l" and arg in LANGUAGES and query.message is not None:
         await context.hali.store.set_language(query.message.chat.id, arg)
         return await io.edit(context, query, render.language_set(translator(arg)), arg)

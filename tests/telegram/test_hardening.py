@@ -6,7 +6,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.i18n import translator
 from bot.store.models import ReportFlowRow, ReportRow
+from tests.fakes.botapi import SentRecord
 from tests.telegram.conftest import Harness
 from tests.telegram.test_reports import assert_nothing_rejected, edited
 
@@ -47,3 +49,61 @@ async def test_in_a_group_commands_addressed_to_another_bot_are_ignored(hali: Ha
     status = await hali._expect_reply(GROUP, lambda: _command_to(hali, GROUP, "/status@hali_test_bot kra"))
     assert "KRA iTax" in status.plain_text
     assert len(hali.api.messages_to(GROUP)) == 2
+
+
+async def _group_command(hali: Harness, command: str, args: str = "", user_id: int = 5) -> SentRecord:
+    return await hali._expect_reply(
+        GROUP, lambda: hali.api.command(GROUP, command, args, chat_type="supergroup", user_id=user_id))
+
+
+def _refused(records: list[SentRecord]) -> bool:
+    [answer] = [r for r in records if r.method == "answerCallbackQuery"]
+    return answer.show_alert is True and "Only the member who asked for this" in (answer.text or "") \
+        and not [r for r in records if r.method != "answerCallbackQuery"]
+
+
+async def test_in_a_group_only_the_asker_or_an_admin_can_erase_the_groups_data(hali: Harness) -> None:
+    await _group_command(hali, "subscribe", "kra")
+    confirm = await _group_command(hali, "forget")
+    assert _refused(await hali.tap(GROUP, confirm, "Yes, erase it", user_id=6))
+    assert _refused(await hali.tap(GROUP, confirm, "Cancel", user_id=6))
+    assert await hali.store.user_data(GROUP) is not None
+    assert await hali.store.outbox.is_subscribed(GROUP, "kra")
+
+    hali.api.set_member(GROUP, 7, "administrator")
+    done = await hali.tap(GROUP, confirm, "Yes, erase it", user_id=7)
+    assert any("Everything Hali kept about this chat is erased" in (r.plain_text or "") for r in done)
+    assert not await hali.store.outbox.is_subscribed(GROUP, "kra")
+
+    confirm = await _group_command(hali, "forget")
+    done = await hali.tap(GROUP, confirm, "Yes, erase it", user_id=5)
+    assert any("erased" in (r.plain_text or "") for r in done), "the member who asked may"
+    assert_nothing_rejected(hali.api)
+
+
+async def test_in_a_group_only_the_asker_or_an_admin_can_change_language_or_alerts(hali: Harness) -> None:
+    menu = await _group_command(hali, "language")
+    assert _refused(await hali.tap(GROUP, menu, "Kiswahili", user_id=6))
+    assert (await hali.store.user_data(GROUP)).language is None  # type: ignore[union-attr]
+    await hali.tap(GROUP, menu, "Kiswahili", user_id=5)
+    assert (await hali.store.user_data(GROUP)).language == "sw"  # type: ignore[union-attr]
+
+    await _group_command(hali, "subscribe", "kra")
+    alerts = await _group_command(hali, "alerts")
+    records = await hali.tap(GROUP, alerts, "KRA", user_id=6)
+    [answer] = [r for r in records if r.method == "answerCallbackQuery"]
+    assert answer.show_alert and answer.text == translator("sw")._(
+        "Only the member who asked for this, or a group admin, can use this button.")
+    assert answer.text != "Only the member who asked for this, or a group admin, can use this button."
+    assert await hali.store.outbox.is_subscribed(GROUP, "kra")
+
+    hali.api.set_member(GROUP, 8, "creator")
+    await hali.tap(GROUP, alerts, "KRA", user_id=8)
+    assert not await hali.store.outbox.is_subscribed(GROUP, "kra")
+    assert_nothing_rejected(hali.api)
+
+
+async def test_in_a_private_chat_buttons_ask_nobody(hali: Harness) -> None:
+    confirm = await hali.command(ALICE, "forget")
+    await hali.tap(ALICE, confirm, "Yes, erase it")
+    assert not [r for r in hali.api.requests if r.method.lower() == "getchatmember"]
