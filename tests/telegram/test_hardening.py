@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from bot.core.board import StatusBoard
 
 from bot.i18n import translator
 from bot.store.models import ReportFlowRow, ReportRow
+from bot.store.outbox import Outbox
+from bot.store.reports import ReportStore
 from tests.fakes.botapi import SentRecord
 from tests.telegram.conftest import Harness
 from tests.telegram.test_reports import assert_nothing_rejected, edited
@@ -107,3 +113,35 @@ async def test_in_a_private_chat_buttons_ask_nobody(hali: Harness) -> None:
     confirm = await hali.command(ALICE, "forget")
     await hali.tap(ALICE, confirm, "Yes, erase it")
     assert not [r for r in hali.api.requests if r.method.lower() == "getchatmember"]
+
+
+async def test_a_store_that_drops_right_after_the_commit_still_gives_the_citizen_the_reference(
+    hali: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    symptom = await hali.command(ALICE, "report", "kra")
+    ask = await walk_to_follow_up(hali, symptom)
+    submit = ReportStore.submit
+
+    async def gone(*args: object, **kwargs: object) -> None:
+        raise OperationalError("SELECT", {}, ConnectionResetError("server closed the connection"))
+
+    async def submit_then_drop(self: ReportStore, *args: Any, **kwargs: Any) -> Any:
+        result = await submit(self, *args, **kwargs)
+        monkeypatch.setattr(StatusBoard, "_build", gone)
+        monkeypatch.setattr(Outbox, "is_subscribed", gone)
+        return result
+
+    monkeypatch.setattr(ReportStore, "submit", submit_then_drop)
+    records = await hali.tap(ALICE, ask, "No, thanks")
+    monkeypatch.undo()
+    async with hali.store.sessions() as session:
+        [row] = (await session.scalars(select(ReportRow))).all()
+    answer = edited(records)
+    assert f"Your report is saved as {row.reference}" in (answer.plain_text or "")
+    assert not [r for r in hali.api.messages_to(ALICE) if "something went wrong" in (r.plain_text or "")]
+    assert_nothing_rejected(hali.api)
+
+
+async def walk_to_follow_up(hali: Harness, symptom: SentRecord) -> SentRecord:
+    step = edited(await hali.tap(ALICE, symptom, "Very slow"))
+    return edited(await hali.tap(ALICE, step, "Skip"))
