@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +23,8 @@ from bot.store.chats import ChatCache, ChatState, changing, load_chats
 from bot.store.db import insert_ignore, make_engine, make_sessionmaker, upgrade_schema
 from bot.store.models import AuditRow, IncidentRow, IncidentUpdateRow, ServiceRow, UserRow
 from bot.store.outbox import EventKind, Outbox, ReturnHook, forget_chat, record_incident_event
+
+log = logging.getLogger(__name__)
 
 
 class NotFound(LookupError):
@@ -268,7 +271,17 @@ class Store:
                 await erase(session, chat_id)
             notifications = await forget_chat(session, chat_id)
             result = await session.execute(delete(UserRow).where(UserRow.chat_id == chat_id))
-            return bool(result.rowcount) or notifications  # type: ignore[attr-defined]
+            erased = bool(result.rowcount) or notifications  # type: ignore[attr-defined]
+        if self.engine.dialect.name == "sqlite":
+            await self._checkpoint()
+        return erased
+
+    async def _checkpoint(self) -> None:
+        """Copy SQLite's WAL into the database and empty it, so that erased text does not stay there."""
+        async with self.engine.connect() as conn:
+            busy = (await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")).first()
+        if busy is not None and busy[0]:
+            log.warning("the WAL could not be emptied after an erasure (a reader was busy); the next checkpoint will")
 
     @property
     def outbox(self) -> Outbox:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -145,3 +146,17 @@ async def test_a_store_that_drops_right_after_the_commit_still_gives_the_citizen
 async def walk_to_follow_up(hali: Harness, symptom: SentRecord) -> SentRecord:
     step = edited(await hali.tap(ALICE, symptom, "Very slow"))
     return edited(await hali.tap(ALICE, step, "Skip"))
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+async def test_forget_on_sqlite_leaves_no_erased_text_in_the_wal_file(hali: Harness) -> None:
+    symptom = await hali.command(ALICE, "report", "kra")
+    edited(await hali.tap(ALICE, symptom, "Very slow"))
+    ask = await hali.say(ALICE, "zebracorn quagga itax inachelewa")
+    edited(await hali.tap(ALICE, ask, "No, thanks"))
+    wal = Path(hali.db_url.split("///", 1)[1] + "-wal")
+    assert b"zebracorn" in wal.read_bytes(), "the test must see the text where it would stay"
+
+    confirm = await hali.command(ALICE, "forget")
+    await hali.tap(ALICE, confirm, "Yes, erase it")
+    assert b"zebracorn" not in (wal.read_bytes() if wal.exists() else b"")
