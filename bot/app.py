@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.catalog.loader import load_catalog
 from bot.config import Settings
 from bot.core.board import StatusBoard
 from bot.core.clock import Clock, system_clock
@@ -44,12 +43,12 @@ class App:
 
 
 async def open_store(settings: Settings, *, clock: Clock = system_clock, prepare: bool = True) -> Store:
-    """The store, migrated and with the bundled catalogue loaded (operators' edits kept)."""
+    """The store, migrated and with the bundled catalogue loaded (operators' edits and files kept)."""
     store = Store.from_url(settings.database_url, clock=clock)
     if prepare:
         try:
             await store.upgrade()
-            await store.load_catalog(load_catalog())
+            await store.load_bundled_catalog()
             settings.check_scopes(await store.service_ids())
         except BaseException:
             await store.close()

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from bot import cli_notify, cli_operations, cli_reports
-from bot.catalog.loader import CatalogError, load_catalog
+from bot.catalog.loader import BUNDLED_CATALOG, CatalogError, load_catalog
 from bot.catalog.model import Text
 from bot.config import ConfigError, Settings
 from bot.core.status import INCIDENT_STATES, State
@@ -21,7 +21,7 @@ from bot.i18n import LANGUAGES, MissingCatalogError, translator
 from bot.render import state_name
 from bot.report_followups import install_follow_ups
 from bot.sources import status_board
-from bot.store.repo import Conflict, NotFound, Store
+from bot.store.repo import BUNDLED, Conflict, NotFound, Store
 from bot.store.reports import report_store
 
 EXIT_USAGE = 2
@@ -122,8 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     catalog = sub.add_parser("catalog", help="the service catalogue")
     csub = catalog.add_subparsers(dest="action", required=True, parser_class=_Parser)
-    load = csub.add_parser("load")
+    load = csub.add_parser("load", help="load a catalogue file (none: the bundled one); it stays in force")
     load.add_argument("path", nargs="?")
+    csub.add_parser("show", help="which catalogue is in force")
 
     cli_reports.add_parser(sub)
     cli_operations.add_parsers(sub, _Parser)
@@ -160,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(NO_TOKEN, file=sys.stderr)
             return EXIT_USAGE
         return asyncio.run(cli_notify.dispatch(settings))
-    if args.command == "catalog" and args.path is not None and not Path(args.path).is_file():
+    if args.command == "catalog" and getattr(args, "path", None) is not None and not Path(args.path).is_file():
         print(f"hali: error: no catalogue file at {args.path}", file=sys.stderr)
         return EXIT_USAGE
     try:
@@ -184,6 +185,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         if args.command == "catalog":
             await store.upgrade()
+            if args.action == "show":
+                return await _catalog_show(store)
             return await _catalog_load(store, args.path)
         await ensure_ready(store)
         if args.command in cli_operations.COMMANDS:
@@ -206,16 +209,29 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def ensure_ready(store: Store) -> None:
-    """Create or migrate the schema and load the bundled catalogue (operators' edits are kept)."""
+    """Create or migrate the schema and load the bundled catalogue (operators' edits and files are kept)."""
     await store.upgrade()
-    await store.load_catalog(load_catalog())
+    await store.load_bundled_catalog()
 
 
 async def _catalog_load(store: Store, path: str | None) -> int:
-    result = await store.load_catalog(load_catalog(path))
+    source = str(Path(path).resolve()) if path is not None else BUNDLED
+    result = await store.load_catalog(load_catalog(path), actor="cli", source=source)
     print(f"added {len(result.added)}, updated {len(result.updated)}, "
           f"kept {len(result.kept)} edited by operators")
+    print(f"in force until another is loaded: {_catalog_name(path and source)}")
     return 0
+
+
+async def _catalog_show(store: Store) -> int:
+    in_force = await store.catalog_in_force()
+    since = f", loaded {in_force.loaded_at:%Y-%m-%d %H:%M} UTC" if in_force.loaded_at else ""
+    print(f"in force: {_catalog_name(in_force.path)}{since}; {len(await store.service_ids())} services")
+    return 0
+
+
+def _catalog_name(path: str | None) -> str:
+    return path if path else f"the bundled catalogue ({BUNDLED_CATALOG})"
 
 
 def _engine(store: Store, settings: Settings) -> Engine:
