@@ -6,10 +6,13 @@ import argparse
 import asyncio
 import json
 import logging
+import sqlite3
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
+
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from bot import cli_notify, cli_operations, cli_reports
 from bot.catalog.loader import BUNDLED_CATALOG, CatalogError, load_catalog
@@ -25,6 +28,7 @@ from bot.store.repo import BUNDLED, Conflict, NotFound, Store
 from bot.store.reports import report_store
 
 EXIT_USAGE = 2
+EXIT_INTERNAL = 1
 NO_TOKEN = """\
 hali: TELEGRAM_BOT_TOKEN is not set.
 Get a token from @BotFather on Telegram (send it /newbot), then:
@@ -149,6 +153,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"hali: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     configure_logging(settings, args.command)
+    # Whatever stops a command is one line: the store or the disk (the operator can act: status 2),
+    # or a fault of Hali's own (status 1; its traceback is logged at DEBUG, HALI_LOG_LEVEL=DEBUG).
+    try:
+        return _main(args, settings)
+    except KeyboardInterrupt:
+        return 130
+    except (SQLAlchemyError, OSError, sqlite3.Error) as exc:
+        print(f"hali: error: the store cannot be used: {_reason(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:
+        logging.getLogger(__name__).debug("internal error", exc_info=exc)
+        print(f"hali: internal error: {type(exc).__name__}: {_first_line(str(exc))}", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong, without the statement or its parameters (they hold chat ids and citizens' text)."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        exc = exc.orig
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    if isinstance(exc, SQLAlchemyError) and not isinstance(exc, DBAPIError):
+        return f"{type(exc).__name__}: {_first_line(str(exc).split('[SQL:', 1)[0])}"
+    if isinstance(exc, DBAPIError):
+        return type(exc).__name__
+    return _first_line(str(exc)) or type(exc).__name__
+
+
+def _first_line(text: str) -> str:
+    return (text.strip().splitlines() or [""])[0][:300]
+
+
+def _main(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "run":
         if settings.token is None:
             print(NO_TOKEN, file=sys.stderr)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession  # re-exported for callers
 from sqlalchemy.pool import NullPool
@@ -66,10 +68,21 @@ def alembic_config(url: str | None = None) -> Config:
 
 async def upgrade_schema(engine: AsyncEngine, revision: str = "head") -> None:
     """Create or migrate the schema; safe when several processes start at once."""
+    if engine.dialect.name == "sqlite":
+        await asyncio.to_thread(_can_open, engine.url)
     async with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK_KEY})
         await conn.run_sync(_upgrade, revision)
+
+
+def _can_open(url: URL) -> None:
+    """Open the SQLite file once without aiosqlite: when that fails, aiosqlite's thread outlives the event
+    loop and prints a traceback after the error has been reported."""
+    database = url.database or ""
+    if not database or database == ":memory:" or url.query.get("uri"):
+        return
+    sqlite3.connect(database).close()
 
 
 def _upgrade(connection: Connection, revision: str) -> None:
