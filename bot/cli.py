@@ -201,6 +201,8 @@ def _main(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "catalog" and getattr(args, "path", None) is not None and not Path(args.path).is_file():
         print(f"hali: error: no catalogue file at {args.path}", file=sys.stderr)
         return EXIT_USAGE
+    if args.command == "catalog" and getattr(args, "path", None) is not None:
+        args.path = str(Path(args.path).resolve())  # recorded as the catalogue in force
     try:
         return asyncio.run(_dispatch(args, settings))
     except UsageError as exc:
@@ -252,11 +254,10 @@ async def ensure_ready(store: Store) -> None:
 
 
 async def _catalog_load(store: Store, path: str | None) -> int:
-    source = str(Path(path).resolve()) if path is not None else BUNDLED
-    result = await store.load_catalog(load_catalog(path), actor="cli", source=source)
+    result = await store.load_catalog(load_catalog(path), actor="cli", source=path or BUNDLED)
     print(f"added {len(result.added)}, updated {len(result.updated)}, "
           f"kept {len(result.kept)} edited by operators")
-    print(f"in force until another is loaded: {_catalog_name(path and source)}")
+    print(f"in force until another is loaded: {_catalog_name(path)}")
     return 0
 
 
