@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from bot.catalog.loader import load_catalog
 from bot.config import Settings
 from bot.core.board import StatusBoard
 from bot.core.clock import Clock, system_clock
@@ -53,7 +52,7 @@ def make_store(settings: Settings, *, clock: Clock = system_clock) -> Store:
 
 
 async def open_store(settings: Settings, *, clock: Clock = system_clock, prepare: bool = True) -> Store:
-    """The store, migrated and with the bundled catalogue loaded (operators' edits kept)."""
+    """The store, migrated and with the bundled catalogue loaded (operators' edits and files kept)."""
     store = make_store(settings, clock=clock)
     if prepare:
         try:
@@ -68,7 +67,7 @@ async def open_store(settings: Settings, *, clock: Clock = system_clock, prepare
 async def ensure_ready(store: Store) -> None:
     """Create or migrate the schema and load the bundled catalogue (operators' edits are kept)."""
     await store.upgrade()
-    await store.load_catalog(load_catalog())
+    await store.load_bundled_catalog()
 
 
 def report_policy(settings: Settings) -> ReportPolicy:
@@ -111,10 +110,14 @@ class Jobs:
 
     A job is a coroutine function; `stop`, when given, asks it to finish on its own (it is awaited,
     then the task is given `grace` seconds before it is cancelled). A job that ends by itself with an
-    error is logged, and the others go on.
+    error is logged and started again after `restart_first` seconds, twice as long each time it fails
+    again soon after (at most `restart_max`); the others go on.
     """
 
     jobs: list[_Job] = field(default_factory=list)
+    restart_first: float = 1.0
+    restart_max: float = 60.0
+    stopping: bool = False
 
     def add(self, name: str, run: Callable[[], Coroutine[Any, Any, Any]], *,
             stop: Callable[[], Awaitable[None]] | None = None) -> None:
@@ -125,14 +128,30 @@ class Jobs:
             job.task = asyncio.create_task(self._guard(job), name=f"hali-{job.name}")
 
     async def _guard(self, job: _Job) -> None:
-        try:
-            await job.run()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("background job %s stopped with an error", job.name)
+        loop = asyncio.get_running_loop()
+        delay = self.restart_first
+        while True:
+            started = loop.time()
+            try:
+                await job.run()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                if self.stopping:
+                    log.exception("background job %s stopped with an error", job.name)
+                    return
+                if loop.time() - started > self.restart_max:
+                    delay = self.restart_first  # it ran well for a while: a new failure, not the same one
+                log.exception("background job %s stopped with an error; starting it again in %.0f s",
+                              job.name, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.restart_max)
+            if self.stopping:
+                return
 
     async def stop(self, grace: float = 5.0) -> None:
+        self.stopping = True
         for job in reversed(self.jobs):
             if job.stop is not None:
                 try:

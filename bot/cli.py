@@ -6,14 +6,17 @@ import argparse
 import asyncio
 import json
 import logging
+import sqlite3
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
 from bot import cli_notify, cli_operations, cli_reports, cli_tokens
 from bot.app import assemble, ensure_ready, make_store
-from bot.catalog.loader import CatalogError, load_catalog
+from bot.catalog.loader import BUNDLED_CATALOG, CatalogError, load_catalog
 from bot.catalog.model import Text
 from bot.config import ConfigError, Settings
 from bot.core.status import INCIDENT_STATES, State
@@ -21,9 +24,10 @@ from bot.i18n import LANGUAGES, MissingCatalogError, translator
 from bot.logs import PrivateFormatter
 from bot.render import state_name
 from bot.services.answers import Engine
-from bot.store.repo import Conflict, NotFound, Store
+from bot.store.repo import BUNDLED, Conflict, NotFound, Store
 
 EXIT_USAGE = 2
+EXIT_INTERNAL = 1
 NO_TOKEN = """\
 hali: TELEGRAM_BOT_TOKEN is not set.
 Get a token from @BotFather on Telegram (send it /newbot), then:
@@ -121,8 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     catalog = sub.add_parser("catalog", help="the service catalogue")
     csub = catalog.add_subparsers(dest="action", required=True, parser_class=_Parser)
-    load = csub.add_parser("load")
+    load = csub.add_parser("load", help="load a catalogue file (none: the bundled one); it stays in force")
     load.add_argument("path", nargs="?")
+    csub.add_parser("show", help="which catalogue is in force")
 
     cli_reports.add_parser(sub)
     cli_operations.add_parsers(sub, _Parser)
@@ -150,6 +155,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"hali: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     configure_logging(settings, args.command)
+    # Whatever stops a command is one line: the store or the disk (the operator can act: status 2),
+    # or a fault of Hali's own (status 1; its traceback is logged at DEBUG, HALI_LOG_LEVEL=DEBUG).
+    try:
+        return _main(args, settings)
+    except KeyboardInterrupt:
+        return 130
+    except (SQLAlchemyError, OSError, sqlite3.Error) as exc:
+        print(f"hali: error: the store cannot be used: {_reason(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:
+        logging.getLogger(__name__).debug("internal error", exc_info=exc)
+        print(f"hali: internal error: {type(exc).__name__}: {_first_line(str(exc))}", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong, without the statement or its parameters (they hold chat ids and citizens' text)."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        exc = exc.orig
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    if isinstance(exc, SQLAlchemyError) and not isinstance(exc, DBAPIError):
+        return f"{type(exc).__name__}: {_first_line(str(exc).split('[SQL:', 1)[0])}"
+    if isinstance(exc, DBAPIError):
+        return type(exc).__name__
+    return _first_line(str(exc)) or type(exc).__name__
+
+
+def _first_line(text: str) -> str:
+    return (text.strip().splitlines() or [""])[0][:300]
+
+
+def _main(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "run":
         if settings.token is None:
             print(NO_TOKEN, file=sys.stderr)
@@ -162,9 +200,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(NO_TOKEN, file=sys.stderr)
             return EXIT_USAGE
         return asyncio.run(cli_notify.dispatch(settings))
-    if args.command == "catalog" and args.path is not None and not Path(args.path).is_file():
+    if args.command == "catalog" and getattr(args, "path", None) is not None and not Path(args.path).is_file():
         print(f"hali: error: no catalogue file at {args.path}", file=sys.stderr)
         return EXIT_USAGE
+    if args.command == "catalog" and getattr(args, "path", None) is not None:
+        args.path = str(Path(args.path).resolve())  # recorded as the catalogue in force
     try:
         return asyncio.run(_dispatch(args, settings))
     except UsageError as exc:
@@ -184,6 +224,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         if args.command == "catalog":
             await store.upgrade()
+            if args.action == "show":
+                return await _catalog_show(store)
             return await _catalog_load(store, args.path)
         await ensure_ready(store)
         if args.command in cli_operations.COMMANDS:
@@ -207,10 +249,22 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _catalog_load(store: Store, path: str | None) -> int:
-    result = await store.load_catalog(load_catalog(path))
+    result = await store.load_catalog(load_catalog(path), actor="cli", source=path or BUNDLED)
     print(f"added {len(result.added)}, updated {len(result.updated)}, "
           f"kept {len(result.kept)} edited by operators")
+    print(f"in force until another is loaded: {_catalog_name(path)}")
     return 0
+
+
+async def _catalog_show(store: Store) -> int:
+    in_force = await store.catalog_in_force()
+    since = f", loaded {in_force.loaded_at:%Y-%m-%d %H:%M} UTC" if in_force.loaded_at else ""
+    print(f"in force: {_catalog_name(in_force.path)}{since}; {len(await store.service_ids())} services")
+    return 0
+
+
+def _catalog_name(path: str | None) -> str:
+    return path if path else f"the bundled catalogue ({BUNDLED_CATALOG})"
 
 
 def _engine(store: Store, settings: Settings) -> Engine:

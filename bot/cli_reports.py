@@ -12,6 +12,7 @@ import csv
 import json
 import re
 import sys
+import unicodedata
 from datetime import timedelta
 from typing import Any
 
@@ -22,8 +23,13 @@ from bot.store.repo import Store
 
 _DURATION = re.compile(r"^(\d{1,5})([mhd])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
-# A spreadsheet runs a cell that starts with one of these as a formula.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet runs a cell as a formula when it starts with one of these, also after leading spaces
+# or invisible characters, and in a fullwidth form (＝): what matters is the first character it shows.
+_FORMULA_START = ("\t", "\r")
+_FORMULA_CHARS = frozenset("=+-@|")
+_INVISIBLE = frozenset(("Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Me"))
+# Where a spreadsheet that splits on another separator, or on lines, starts a cell inside ours.
+_SEPARATOR = re.compile(r"[,;\t|\r\n]")
 
 
 def duration(value: str) -> timedelta:
@@ -106,11 +112,23 @@ def summary_text(s: ServiceSummary) -> str:
 def safe_cell(value: object) -> str:
     """A CSV cell a spreadsheet will not run as a formula."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    if text.startswith(_FORMULA_START) or _shown_first(text) in _FORMULA_CHARS:
+        text = "'" + text
+    return _SEPARATOR.sub(lambda m: m.group() + "'" if _shown_first(text[m.end():]) in _FORMULA_CHARS
+                          else m.group(), text)
+
+
+def _shown_first(text: str) -> str:
+    for char in text:
+        if char.isspace() or unicodedata.category(char) in _INVISIBLE:
+            continue
+        return unicodedata.normalize("NFKC", char)[:1]
+    return ""
 
 
 def write_csv(rows: list[Any]) -> None:
-    writer = csv.writer(sys.stdout)
+    # Every cell quoted: a spreadsheet that splits on ";" or tabs does not start a cell inside one.
+    writer = csv.writer(sys.stdout, quoting=csv.QUOTE_ALL)
     writer.writerow(["reference", "created_at", "service", "symptom", "counted", "flagged", "text"])
     for r in rows:
         writer.writerow([safe_cell(v) for v in (r.reference, r.created_at.isoformat(), r.service_id, r.symptom,

@@ -370,6 +370,7 @@ class FakeBotAPI:
         self._outage_until = 0.0
         self._outage_code = 502
         self._channel_members: dict[int, tuple[str, bool]] = {}
+        self._members: dict[tuple[int, int], str] = {}  # (chat, user) -> status, for people in groups
         self._stopping = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
@@ -513,6 +514,13 @@ class FakeBotAPI:
             chat["invite_link"] = invite_link
         self._chats[chat_id] = chat
         self._channel_members[chat_id] = (bot_status, can_post)
+
+    @_on_loop
+    def set_member(self, chat_id: int, user_id: int, status: str) -> None:
+        """What getChatMember says of a person in a group: "creator", "administrator", "member"…"""
+        if status not in ("creator", "administrator", "member"):
+            raise ValueError(f"not a chat member status: {status!r}")
+        self._members[(chat_id, user_id)] = status
 
     @_on_loop
     def outage(self, seconds: float, *, code: int = 502) -> None:
@@ -1202,9 +1210,11 @@ class FakeBotAPI:
             raise _bad("user not found")
         status, can_post = self._channel_members.get(chat["id"], ("member", False))
         if user_id != self.bot_id:
-            status = "member"
+            status = self._members.get((chat["id"], user_id), "member")
         member: dict[str, Any] = {"status": status, "user": self.bot_user if user_id == self.bot_id else
                                   {"id": user_id, "is_bot": False, "first_name": "User"}}
+        if status == "creator":
+            member["is_anonymous"] = False
         if status == "administrator":
             member.update({
                 "can_be_edited": False, "is_anonymous": False, "can_manage_chat": True, "can_delete_messages": True,

@@ -1,6 +1,11 @@
 """Remove personal identifiers from a citizen's free text before it is stored anywhere.
 
-Pure functions, no I/O. What is replaced, in this order (earlier kinds win over later ones):
+Pure functions, no I/O. First, what would act on an operator's terminal or that a database refuses is
+removed: terminal escape sequences (colours, OSC-8 links, clearing the screen) whole, then every other
+control character (NUL, BEL, DEL, the C1 range), bidirectional overrides and lone surrogates. Line
+breaks stay (any kind becomes ``\n``), a tab becomes a space; letters of every script, emoji and the
+joiners they are built with are kept. Then what is replaced, in this order (earlier kinds win over
+later ones):
 
 - e-mail addresses → ``[email]``
 - KRA PINs: A or P, nine digits, a letter (``A123456789B``, any case) → ``[kra-pin]``
@@ -29,7 +34,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-__all__ = ["PLACEHOLDERS", "scrub"]
+__all__ = ["PLACEHOLDERS", "printable", "scrub"]
 
 PLACEHOLDERS = ("[email]", "[kra-pin]", "[mpesa-code]", "[phone]", "[id]")
 
@@ -41,11 +46,28 @@ _NUMBER_RUN = re.compile(r"(?<![\w+])\+?\d+(?:[ .\-]\d+)*(?![\w])")
 _GROUP = re.compile(r"\d+")
 _CURRENCY_BEFORE = re.compile(r"(?i)(?:kes|kshs?|shs?|sh\.|bob|shillings?|amount|cost)\.?\s*[:=]?\s*$")
 _CURRENCY_AFTER = re.compile(r"(?i)^\s*(?:/=|/-|bob\b|shillings?\b|kes\b|ksh\b)")
+# ESC (or its C1 form) and what belongs to it: CSI "[…final", an OSC/DCS/APC/PM/SOS string up to its BEL
+# or ST (an unended one only loses its introducer, not the rest of the text), or one more character.
+_ESCAPE = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
+    r"|(?:\x1b[]PX^_]|[\x90\x9d\x98\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)"
+    r"|\x1b[ -/]*[0-~]?"
+)
+_LINE_BREAK = re.compile(r"\r\n?|[\x0b\x0c\x85\u2028\u2029]")
+# C0 but the line break, DEL, C1, bidirectional embeddings/overrides/isolates, lone surrogates.
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """The text without escape sequences and control characters (see the module docstring)."""
+    text = _ESCAPE.sub("", text)
+    text = _LINE_BREAK.sub("\n", text).replace("\t", " ")
+    return _CONTROL.sub("", text)
 
 
 def scrub(text: str) -> str:
-    """The text with every phone number, ID number, e-mail, M-Pesa code and KRA PIN replaced."""
-    text = _EMAIL.sub("[email]", text)
+    """The text, printable, with every phone number, ID number, e-mail, M-Pesa code and KRA PIN replaced."""
+    text = _EMAIL.sub("[email]", printable(text))
     text = _KRA_PIN.sub("[kra-pin]", text)
     text = _CODE_CANDIDATE.sub(_code, text)
     return _NUMBER_RUN.sub(_numbers, text)

@@ -344,6 +344,11 @@ def button_expired(t: Translator) -> str:
     return t._("This button has expired. Send /status to start again.")
 
 
+def not_yours(t: Translator) -> str:
+    """A group member pressed a settings button someone else asked for (at most 200 characters)."""
+    return t._("Only the member who asked for this, or a group admin, can use this button.")
+
+
 def too_long(t: Translator) -> str:
     return t._("That message is very long; I read only the beginning.")
 

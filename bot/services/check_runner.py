@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import socket
+import sys
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
@@ -31,6 +32,8 @@ LEASE_TTL = timedelta(seconds=45)
 RENEW_EVERY = timedelta(seconds=15)
 PRUNE_EVERY = timedelta(hours=1)
 CATALOG_EVERY = timedelta(seconds=30)
+# A batch's results are written again after these pauses when the store fails, then given up (logged).
+WRITE_RETRIES = (1.0, 2.0, 4.0, 8.0, 16.0)
 
 
 def default_holder() -> str:
@@ -47,6 +50,8 @@ class CheckRunner:
         clock: Clock | None = None,
         lease_ttl: timedelta = LEASE_TTL,
         renew_every: timedelta = RENEW_EVERY,
+        retry_delays: Sequence[float] = WRITE_RETRIES,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.store = store
         self.checks = CheckStore(store)
@@ -54,6 +59,8 @@ class CheckRunner:
         self.clock = clock or store.clock
         self.lease = Lease(store, LEASE_NAME, holder or default_holder(), ttl=lease_ttl)
         self.renew_every = renew_every
+        self.retry_delays = tuple(retry_delays)
+        self._sleep = sleep
         self.holding = False
         self._renewed_at: datetime | None = None
         self._pruned_at: datetime | None = None
@@ -86,8 +93,28 @@ class CheckRunner:
             return []
         batch = asyncio.create_task(self.run_batch(due))
         self._batches.add(batch)
-        batch.add_done_callback(self._batches.discard)
+        batch.add_done_callback(self._batch_done)
         return await batch if wait else []
+
+    def _batch_done(self, batch: asyncio.Task[list[ProbeResult]]) -> None:
+        self._batches.discard(batch)
+        if not batch.cancelled() and (error := batch.exception()) is not None:
+            log.error("a batch of checks failed: %s", type(error).__name__, exc_info=error)
+
+    async def _record(self, items: Sequence[tuple[ProbeResult, Check]]) -> None:
+        """Write results; when the store fails, again after each of `retry_delays`, then raise."""
+        for attempt, delay in enumerate((*self.retry_delays, None)):
+            try:
+                await self.checks.record_many(items)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if delay is None:
+                    raise
+                log.warning("recording %d check results failed (%s); trying again in %.0f s (attempt %d)",
+                            len(items), type(exc).__name__, delay, attempt + 1)
+                await self._sleep(delay)
 
     async def _take_due(self, now: datetime) -> list[tuple[str, Check]]:
         # The catalogue rarely changes: read it again every CATALOG_EVERY, not every tick.
@@ -121,7 +148,7 @@ class CheckRunner:
             while pending:
                 chunk = pending[:]
                 pending.clear()
-                await self.checks.record_many([(r, checks[r.key]) for r in chunk])
+                await self._record([(r, checks[r.key]) for r in chunk])
 
         try:
             for next_done in asyncio.as_completed([self.prober.probe(sid, c) for sid, c in due]):
@@ -149,10 +176,15 @@ class CheckRunner:
                     log.info("Hali reaches the internet again")
             marked = {id(r): replace(r, offline=offline) for r in held}
             if held:
-                await self.checks.record_many([(marked[id(r)], checks[r.key]) for r in held])
+                await self._record([(marked[id(r)], checks[r.key]) for r in held])
             return [marked.get(id(r), r) for r in results]
         finally:
             self._in_flight.difference_update(checks)
+            # A failed write that is not what this batch ends with would otherwise go unseen.
+            if writer is not None and writer.done() and not writer.cancelled():
+                failed = writer.exception()
+                if failed is not None and failed is not sys.exc_info()[1]:
+                    log.error("check results could not be recorded", exc_info=failed)
 
     # --- background -------------------------------------------------------------------------------
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,7 +12,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession  # re-exported for callers
 from sqlalchemy.pool import NullPool
@@ -102,6 +104,8 @@ def alembic_config(url: str | None = None) -> Config:
 
 async def upgrade_schema(engine: AsyncEngine, revision: str = "head") -> None:
     """Create or migrate the schema; safe when several processes start at once."""
+    if engine.dialect.name == "sqlite":
+        await asyncio.to_thread(_can_open, engine.url)
     if engine.dialect.name != "postgresql":
         async with engine.begin() as conn:
             await conn.run_sync(_upgrade, revision)
@@ -116,6 +120,15 @@ async def upgrade_schema(engine: AsyncEngine, revision: str = "head") -> None:
             await conn.run_sync(_upgrade, revision)
     finally:
         await unbounded.dispose()
+
+
+def _can_open(url: URL) -> None:
+    """Open the SQLite file once without aiosqlite: when that fails, aiosqlite's thread outlives the event
+    loop and prints a traceback after the error has been reported."""
+    database = url.database or ""
+    if not database or database == ":memory:" or url.query.get("uri"):
+        return
+    sqlite3.connect(database).close()
 
 
 def _upgrade(connection: Connection, revision: str) -> None:

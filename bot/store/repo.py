@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +27,17 @@ from bot.store.errors import NotFound as NotFound
 from bot.store.models import AuditRow, IncidentRow, IncidentUpdateRow, ServiceRow, UserRow
 from bot.store.outbox import EventKind, Outbox, ReturnHook, forget_chat, record_incident_event
 from bot.store.reports import ReportStore
+
+log = logging.getLogger(__name__)
+
+
+BUNDLED = "bundled"
+
+
+@dataclass(frozen=True)
+class CatalogInForce:
+    path: str | None  # None: the bundled catalogue
+    loaded_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -85,8 +97,13 @@ class Store:
 
     # --- services -------------------------------------------------------------------------------
 
-    async def load_catalog(self, catalog: Catalog, *, actor: str = "catalog") -> CatalogLoadResult:
-        """Add new services and refresh unedited ones; never overwrite a service an operator edited."""
+    async def load_catalog(self, catalog: Catalog, *, actor: str = "catalog",
+                           source: str | None = None) -> CatalogLoadResult:
+        """Add new services and refresh unedited ones; never overwrite a service an operator edited.
+
+        `source` names what an operator loaded (a file's path, or BUNDLED): it is recorded, changes or
+        not, and is then the catalogue in force (see `catalog_in_force`).
+        """
         added: list[str] = []
         updated: list[str] = []
         kept: list[str] = []
@@ -104,10 +121,28 @@ class Store:
                 elif row.data != data or row.position != position:
                     row.data, row.position, row.updated_at = data, position, self.clock()
                     updated.append(service.id)
-            if added or updated:
+            if added or updated or source is not None:
                 session.add(self._audit(actor, "catalog.load", "services", None,
-                                        {"added": added, "updated": updated, "kept": kept}))
+                                        {"added": added, "updated": updated, "kept": kept,
+                                         "source": source or BUNDLED}))
         return CatalogLoadResult(tuple(added), tuple(updated), tuple(kept))
+
+    async def catalog_in_force(self) -> CatalogInForce:
+        """What the catalogue was last loaded from: the bundled one unless an operator loaded a file."""
+        query = (select(AuditRow).where(AuditRow.action == "catalog.load")
+                 .order_by(AuditRow.id.desc()).limit(1))
+        async with self.sessions() as session:
+            row = await session.scalar(query)
+        source = (row.after or {}).get("source") if row is not None else None
+        if row is None or not isinstance(source, str) or source == BUNDLED:
+            return CatalogInForce(None, row.at if row is not None else None)
+        return CatalogInForce(source, row.at)
+
+    async def load_bundled_catalog(self) -> CatalogLoadResult | None:
+        """At start-up: refresh from the bundled catalogue, unless an operator's file is in force."""
+        if (await self.catalog_in_force()).path is not None:
+            return None
+        return await self.load_catalog(load_catalog())
 
     async def services(self) -> list[Service]:
         async with self.sessions() as session:
@@ -295,7 +330,17 @@ class Store:
                 await erase(session, chat_id)
             notifications = await forget_chat(session, chat_id)
             result = await session.execute(delete(UserRow).where(UserRow.chat_id == chat_id))
-            return bool(result.rowcount) or notifications  # type: ignore[attr-defined]
+            erased = bool(result.rowcount) or notifications  # type: ignore[attr-defined]
+        if self.engine.dialect.name == "sqlite":
+            await self._checkpoint()
+        return erased
+
+    async def _checkpoint(self) -> None:
+        """Copy SQLite's WAL into the database and empty it, so that erased text does not stay there."""
+        async with self.engine.connect() as conn:
+            busy = (await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")).first()
+        if busy is not None and busy[0]:
+            log.warning("the WAL could not be emptied after an erasure (a reader was busy); the next checkpoint will")
 
     @property
     def outbox(self) -> Outbox:

@@ -82,6 +82,8 @@ async def button(update: Update, context: HaliContext) -> None:
     message = query.message
     if not isinstance(message, Message) or not arg:
         return await io.expired(context, query, lang)
+    if not await io.may_change_chat(context, query, lang):
+        return None
     chat_id = message.chat.id
     engine = context.hali.engine
     subscriptions = engine.subscriptions

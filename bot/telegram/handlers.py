@@ -133,8 +133,10 @@ async def unknown_command(update: Update, context: HaliContext) -> None:
     message = update.effective_message
     assert message is not None
     command = (message.text or "").split()[0] if message.text else ""
-    if message.chat.type != Chat.PRIVATE and "@" not in command:
-        log.debug("ignoring group command %r not addressed to Hali", command[:40])
+    _, at, addressee = command.partition("@")
+    if message.chat.type != Chat.PRIVATE and (
+            not at or addressee.lower() != (context.bot.username or "").lower()):
+        log.debug("ignoring a group command not addressed to Hali")
         return
     t = translator(await _language(update, context))
     io.send(context, message, render.unknown_command(t), key=("unknown",))
@@ -206,6 +208,8 @@ async def button(update: Update, context: HaliContext) -> None:
         return await io.edit(context, query, reply, lang) if reply else await io.expired(context, query, lang)
     if action == "sv" and not arg:
         return await io.edit(context, query, await engine.services_list(lang), lang)
+    if action in ("l", "f") and not await io.may_change_chat(context, query, lang):
+        return None
     if action == "l" and arg in LANGUAGES and query.message is not None:
         await context.hali.store.set_language(query.message.chat.id, arg)
         return await io.edit(context, query, render.language_set(translator(arg)), arg)

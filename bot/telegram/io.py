@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Hashable
 
-from telegram import CallbackQuery, Chat, Message
+from telegram import CallbackQuery, Chat, ChatMember, Message
+from telegram.error import TelegramError
 
 from bot.core.reply import Reply
 from bot.i18n import translator
-from bot.render import button_expired
+from bot.render import button_expired, not_yours
 from bot.telegram.context import HaliContext
 from bot.telegram.outbound import keyboard
 
@@ -63,3 +64,27 @@ async def answer(context: HaliContext, query: CallbackQuery, text: str | None = 
 async def expired(context: HaliContext, query: CallbackQuery, lang: str) -> None:
     log.info("stale or unknown button %r", (query.data or "")[:64])
     await context.outbound.answer(query.id, button_expired(translator(lang)), alert=True)
+
+
+async def may_change_chat(context: HaliContext, query: CallbackQuery, lang: str) -> bool:
+    """In a group, a button that changes the group's settings acts only for whoever asked or an admin.
+
+    Whoever asked is the sender of the message the bot's message replies to. Anyone else is told so
+    in a short alert, and False tells the handler to do nothing.
+    """
+    message = query.message
+    if not isinstance(message, Message) or message.chat.type == Chat.PRIVATE:
+        return True
+    asked = message.reply_to_message
+    if asked is not None and asked.from_user is not None and asked.from_user.id == query.from_user.id:
+        return True
+    try:
+        member = await context.bot.get_chat_member(message.chat.id, query.from_user.id)
+        allowed = member.status in (ChatMember.ADMINISTRATOR, ChatMember.OWNER)
+    except TelegramError:
+        log.warning("could not ask Telegram whether a group member is an admin", exc_info=True)
+        allowed = False
+    if not allowed:
+        log.info("a group's settings button pressed by another member: refused")
+        await context.outbound.answer(query.id, not_yours(translator(lang)), alert=True)
+    return allowed

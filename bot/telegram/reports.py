@@ -232,9 +232,15 @@ async def _submit(context: HaliContext, t: Translator, flow: ReportFlow, follow_
         return
     log.info("report stored service=%s symptom=%s counted=%s flagged=%s", service.id, flow.symptom.value,
              result.counted, result.flagged)
+    # The report is committed: whatever fails from here on, the citizen gets its reference.
     context.hali.engine.board.invalidate()
-    snapshot = await context.hali.engine.board.snapshot()
-    subscribed = await context.hali.store.outbox.is_subscribed(flow.chat_id, service.id)
+    try:
+        snapshot = await context.hali.engine.board.snapshot()
+        subscribed = await context.hali.store.outbox.is_subscribed(flow.chat_id, service.id)
+    except (StoreError, OSError):
+        log.warning("the store failed after a report was committed; acknowledged from what was read before",
+                    exc_info=True)
+        subscribed = False
     reply = render.submitted(t, service, snapshot.status(service.id), result, follow_up=follow_up,
                              subscribed=subscribed)
     await io.edit(context, query, reply, t.lang)

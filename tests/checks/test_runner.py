@@ -3,8 +3,13 @@ and checks taking their place below incidents and maintenance on the status boar
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
+
+import pytest
 
 from bot.catalog.model import Check, Text
 from bot.core.checks import Outcome, ProbeResult
@@ -220,3 +225,48 @@ async def test_before_the_first_check_the_card_does_not_say_the_service_is_check
     await r.tick()
     card = await engine.card("kra", "en")
     assert card is not None and "Hali checks this service automatically and no problem is known." in card.plain
+
+
+async def test_a_batch_whose_results_cannot_be_written_at_first_is_written_on_a_retry(
+    store: Store, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    r = runner(store, clock, only("kra", Outcome.HTTP_STATUS))
+    r.retry_delays = (0.0, 0.0, 0.0)
+    record_many = CheckStore.record_many
+    failures = [ConnectionResetError("store went away")] * 2
+
+    async def flaky(self: CheckStore, items: Any) -> Any:
+        if failures:
+            raise failures.pop()
+        return await record_many(self, items)
+
+    monkeypatch.setattr(CheckStore, "record_many", flaky)
+    await r.tick(wait=False)
+    await asyncio.gather(*list(r._batches), return_exceptions=True)
+    assert not failures
+    assert {s.key for s in await CheckStore(store).states()} >= {c.key(sid) for sid, c in
+                                                                  _checks(await store.catalog())}
+    assert any("trying again" in rec.getMessage() for rec in caplog.records)
+
+
+async def test_a_batch_that_cannot_be_written_at_all_is_logged_not_lost_silently(
+    store: Store, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    r = runner(store, clock, only("kra", Outcome.HTTP_STATUS))
+    r.retry_delays = (0.0,)
+
+    async def gone(self: CheckStore, items: Any) -> Any:
+        raise ConnectionResetError("store went away")
+
+    monkeypatch.setattr(CheckStore, "record_many", gone)
+    with caplog.at_level(logging.ERROR, logger="bot.services.check_runner"):
+        await r.tick(wait=False)
+        batches = list(r._batches)
+        await asyncio.gather(*batches, return_exceptions=True)
+        await asyncio.sleep(0)  # the done callbacks
+    assert [rec for rec in caplog.records if rec.levelno == logging.ERROR and rec.exc_info]
+    assert not r._batches
+
+
+def _checks(catalog: Any) -> list[tuple[str, Check]]:
+    return [(s.id, c) for s in catalog.services for c in s.checks]

@@ -76,3 +76,35 @@ def test_purge_runs_once_and_bad_input_changes_nothing(db: str, capsys: pytest.C
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["reports", "--since", "forever"])
     assert exit_info.value.code == 2
+
+
+FORMULAS = ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1", " =1+1", "\u00a0=1", "\u200b=1+1", "\u202e=1+1",
+            "\x00=1+1", "\uff1d1+1", "\ufe661+1", "\uff0b1", "|cmd", " |calc", "\u3000@x", "\u0301=1"]
+
+
+@pytest.mark.parametrize("value", FORMULAS)
+def test_a_cell_a_spreadsheet_would_read_as_a_formula_is_quoted(value: str) -> None:
+    safe = safe_cell(value)
+    assert safe.startswith("'") and safe.replace("'", "") == value  # a tab or CR also gets one after it
+
+
+@pytest.mark.parametrize("value", ["fine", "R-7F3K2", "2026-12-01T10:00:00+00:00", "ecitizen", "True", "ok = 1",
+                                   "", "😡 imekataa"])
+def test_ordinary_cells_are_left_as_they_are(value: str) -> None:
+    assert safe_cell(value) == value
+
+
+def test_no_cell_of_the_export_starts_a_formula_whatever_the_separator(capsys: pytest.CaptureFixture[str]) -> None:
+    from datetime import UTC, datetime
+
+    from bot.cli_reports import _shown_first, write_csv
+    from bot.store.reports import ExportRow
+
+    texts = [*FORMULAS, ";=1+1", "a;=1+1", "x,=1+1", "a\t=1", "line\n=1+1", "a|=1"]
+    write_csv([ExportRow(f"R-{i:05d}", datetime(2026, 12, 1, tzinfo=UTC), "ecitizen", "payment", True, False, t)
+               for i, t in enumerate(texts)])
+    out = capsys.readouterr().out
+    for delimiter in (",", ";", "\t", "|"):
+        rows = list(csv.reader(io.StringIO(out, newline=""), delimiter=delimiter))
+        cells = [cell for row in rows for cell in row]
+        assert cells and not [c for c in cells if _shown_first(c) in "=+-@|" and _shown_first(c)], delimiter

@@ -101,3 +101,30 @@ def test_text_without_identifiers_is_unchanged() -> None:
 def test_scrubbing_twice_changes_nothing_more() -> None:
     once = scrub("0712345678 QFT4XY12AB a@b.co 12345678")
     assert scrub(once) == once
+
+
+@pytest.mark.parametrize(
+    ("text", "clean"),
+    [
+        ("red \x1b[31mALERT\x1b[0m text", "red ALERT text"),
+        ("\x1b]8;;https://evil.example/\x1b\\click me\x1b]8;;\x1b\\ please", "click me please"),
+        ("\x1b]0;owned\x07title", "title"),
+        ("bell\x07 \x1b[2J\x1b[Hcleared", "bell cleared"),
+        ("nul\x00 del\x7f c1\x9b31m done", "nul del c1 done"),
+        ("\u202egnp.exe nothing reversed", "gnp.exe nothing reversed"),
+        ("lone \ud800 surrogate", "lone  surrogate"),
+        ("tab\there", "tab here"),
+    ],
+)
+def test_control_characters_and_escape_sequences_are_removed(text: str, clean: str) -> None:
+    assert scrub(text) == clean
+
+
+def test_letters_of_every_language_emoji_and_line_breaks_are_kept() -> None:
+    text = "Imekataa kabisa 😡👨‍👩‍👧\nሰላም مرحبا 你好 नमस्ते Ελλάδα\nline"
+    assert scrub(text) == text
+    assert scrub("one\r\ntwo\rthree\u2028four") == "one\ntwo\nthree\nfour"
+
+
+def test_an_unended_escape_string_takes_only_its_introducer() -> None:
+    assert scrub("\x1b]8;;the rest of my report") == "8;;the rest of my report"
