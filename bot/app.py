@@ -63,11 +63,22 @@ def assemble(settings: Settings, store: Store, *, channel_link: str | None = Non
     reports = report_store(store, settings)
     if reports.erase_chat not in store.erasers:
         store.erasers.append(reports.erase_chat)
-    install_follow_ups(reports)
+    links = incident_links(settings)
+    install_follow_ups(reports, links)
     max_age = settings.status_cache_seconds if cache_seconds is None else cache_seconds
     board = make_board(store, max_age=max_age, extra=[CrowdSignals(reports)])
-    engine = Engine(board, clock=store.clock, outbox=store.outbox, channel_link=channel_link)
+    engine = Engine(board, clock=store.clock, outbox=store.outbox, channel_link=channel_link, incident_link=links)
     return App(settings, store, reports, board, engine)
+
+
+def incident_links(settings: Settings) -> Callable[[int], str] | None:
+    """An incident's public record by its id, once HALI_PUBLIC_URL says where the status page is."""
+    public_url = settings.public_url
+    if public_url is None:
+        return None
+    from bot.web import incident_url  # the web part imports this module
+
+    return lambda incident_id: incident_url(public_url, incident_id)
 
 
 def channel_link(settings: Settings, stored: str | None = None) -> str | None:

@@ -9,6 +9,7 @@ returned message. The outbox decides when to send (quiet hours) and retries; not
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -34,13 +35,14 @@ class FollowUpMessage:
 
 async def report_follow_ups(
     reports: ReportStore, catalog: Catalog, service_id: str, returned_at: datetime,
-    *, session: AsyncSession | None = None,
+    *, session: AsyncSession | None = None, record: str | None = None,
 ) -> list[FollowUpMessage]:
     """The messages for everyone who reported `service_id` in the 24 hours before `returned_at`.
 
     Citizens who said no to the follow-up are not included (their chat id was never kept). Claiming
     drops the chat ids: pass the outbox's `session` so that happens only if the deliveries are queued,
-    and call this once per return to operational (a second call returns nothing).
+    and call this once per return to operational (a second call returns nothing). `record`: the
+    address of the resolved incident's public record, linked from each message.
     """
     service = catalog.get(service_id)
     if service is None:
@@ -49,7 +51,7 @@ async def report_follow_ups(
     for follow_up in await reports.claim_follow_ups(service_id, returned_at, session=session):
         t = translator(follow_up.language)
         messages.append(FollowUpMessage(follow_up.chat_id, t.lang, service_id, follow_up.references,
-                                        working_again(t, service, follow_up.references)))
+                                        working_again(t, service, follow_up.references, record=record)))
     return messages
 
 
@@ -64,7 +66,16 @@ async def _catalog_in(session: AsyncSession) -> Catalog:
     return Catalog(tuple(service_from_dict(r.data) for r in rows), load_catalog().ambiguous)
 
 
-def follow_up_hook(reports: ReportStore) -> ReturnHook:
+async def _incident_of(session: AsyncSession, event_id: int) -> int | None:
+    """The operator's incident whose resolve made this event, if one did."""
+    from sqlalchemy import select
+
+    from bot.store.models import NotificationEventRow
+
+    return await session.scalar(select(NotificationEventRow.incident_id).where(NotificationEventRow.id == event_id))
+
+
+def follow_up_hook(reports: ReportStore, incident_link: Callable[[int], str] | None = None) -> ReturnHook:
     """The outbox hook that queues the reporters' "it's working again" when a service returns.
 
     Each message is its own event (kind REPORT_FOLLOW_UP, the rendered text in its payload) with one
@@ -75,7 +86,10 @@ def follow_up_hook(reports: ReportStore) -> ReturnHook:
 
     async def queue(session: AsyncSession, service_id: str, returned_at: datetime, back_event: int) -> None:
         catalog = await _catalog_in(session)
-        for message in await report_follow_ups(reports, catalog, service_id, returned_at, session=session):
+        incident = await _incident_of(session, back_event) if incident_link is not None else None
+        record = incident_link(incident) if incident_link is not None and incident is not None else None
+        for message in await report_follow_ups(reports, catalog, service_id, returned_at, session=session,
+                                               record=record):
             event = Event(id=0, service_id=service_id, kind=EventKind.REPORT_FOLLOW_UP,
                           state=State.OPERATIONAL, created_at=returned_at, since=returned_at,
                           rendered={message.language: message.reply.html})
@@ -84,10 +98,10 @@ def follow_up_hook(reports: ReportStore) -> ReturnHook:
     return queue
 
 
-def install_follow_ups(reports: ReportStore) -> None:
+def install_follow_ups(reports: ReportStore, incident_link: Callable[[int], str] | None = None) -> None:
     """Make the report store's Store queue follow-ups on every return to operational (once)."""
     hooks = reports.store.on_return
     if not any(getattr(h, "hali_reports", None) is reports for h in hooks):
-        hook = follow_up_hook(reports)
+        hook = follow_up_hook(reports, incident_link)
         hook.hali_reports = reports  # type: ignore[attr-defined]
         hooks.append(hook)

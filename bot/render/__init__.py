@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import html
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from bot.catalog.model import GROUPS, Ambiguity, Service, Text
@@ -90,13 +91,15 @@ def status_card(
     *,
     subscribed: bool = False,
     channel: str | None = None,
+    incident_link: Callable[[int], str] | None = None,
 ) -> Reply:
     """The answer to "is X down?": state, since when, from where, what is known, what to do.
 
     `extra` lines (dependencies, maintenance, the last check and uptime) come before what to do.
     `subscribed` says whether this chat gets alerts for the service; the card's notify button
     shows that state ("Notify me" / "Stop notifications") and flips it. During a known problem the
-    card links to the public `channel`, where every update is posted.
+    card links to the public `channel`, where every update is posted, and `incident_link` gives the
+    address of the incident's public record (HALI_PUBLIC_URL), which the card links to.
     """
     from bot.render.notify import notify_button
 
@@ -125,6 +128,8 @@ def status_card(
             if latest is not None and latest.message is not None:
                 lines.append(t._("Latest update ({clock} EAT): {message}", clock=t.time(latest.at),
                                  message=operator_text(t, latest.message)))
+            if incident_link is not None:
+                lines.append(record_line(t, incident_link(incident.id)))
     from bot.render.reports import crowd_lines, report_button
 
     lines.extend(crowd_lines(t, status, now))
@@ -141,6 +146,12 @@ def status_card(
     if channel is not None and status.known_problem:
         buttons = (*buttons, (channel_button(t, channel),))
     return Reply(fit("\n".join(lines)), buttons)
+
+
+def record_line(t: Translator, link: str) -> str:
+    """A link to an incident's public record (start, end, timeline), which a citizen can cite."""
+    # An attribute: quotes are escaped too.
+    return t._('<a href="{link}">The full record of this incident</a>', link=html.escape(link, quote=True))
 
 
 def channel_button(t: Translator, link: str) -> Button:

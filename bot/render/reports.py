@@ -18,6 +18,7 @@ from bot.render import (
     _workaround_lines,
     e,
     fit,
+    record_line,
     service_name,
     state_icon,
     state_name,
@@ -207,8 +208,10 @@ def crowd_lines(t: Translator, status: EffectiveStatus, now: datetime) -> list[s
 # --- follow-up ----------------------------------------------------------------------------------
 
 
-def working_again(t: Translator, service: Service, references: Sequence[str]) -> Reply:
-    """The one message to a reporter when the service returns to operational."""
+def working_again(t: Translator, service: Service, references: Sequence[str], *,
+                  record: str | None = None) -> Reply:
+    """The one message to a reporter when the service returns to operational; `record`: the address of
+    the resolved incident's public record (HALI_PUBLIC_URL), when an operator's incident ended."""
     name = service_name(t, service)
     lines = [
         t._("🟢 <b>{service} is working again</b>", service=name),
@@ -218,6 +221,8 @@ def working_again(t: Translator, service: Service, references: Sequence[str]) ->
         t._("Thank you: your report helped others know what was going on."),
         t._("If it still fails for you, send /report."),
     ]
+    if record is not None:
+        lines.append(record_line(t, record))
     return Reply("\n".join(lines))
 
 

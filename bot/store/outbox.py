@@ -595,6 +595,14 @@ class Outbox:
             for e in events
         ]
 
+    async def totals(self) -> dict[str, int]:
+        """Deliveries in the queue by state (pending, sent, failed, deactivated), all events together."""
+        async with self.sessions() as session:
+            rows = (await session.execute(
+                select(DeliveryRow.status, func.count()).group_by(DeliveryRow.status))).all()
+        counted = {str(status): int(count) for status, count in rows}
+        return {state: counted.get(state, 0) for state in (PENDING, SENT, FAILED, DEACTIVATED)}
+
     # --- the status watcher's side --------------------------------------------------------------------
 
     async def watch(
