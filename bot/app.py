@@ -16,6 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from bot.config import Settings
@@ -24,6 +25,7 @@ from bot.core.clock import Clock, system_clock
 from bot.core.reports import ReportPolicy
 from bot.services.answers import Engine
 from bot.services.follow_ups import follow_up_hook
+from bot.services.links import incident_url
 from bot.services.sources import make_board
 from bot.store.repo import Store
 from bot.store.reports import CrowdSignals, ReportStore
@@ -48,7 +50,7 @@ def make_store(settings: Settings, *, clock: Clock = system_clock) -> Store:
     """The store on the configured database, with every part it keeps built in (not yet migrated)."""
     return Store.from_url(settings.database_url, clock=clock, timeouts=settings.store_timeouts(),
                           report_key_secret=settings.report_key_secret, report_policy=report_policy(settings),
-                          on_return=(follow_up_hook,))
+                          on_return=(partial(follow_up_hook, incident_link=incident_links(settings)),))
 
 
 async def open_store(settings: Settings, *, clock: Clock = system_clock, prepare: bool = True) -> Store:
@@ -81,10 +83,19 @@ def assemble(settings: Settings, store: Store, *, channel_link: str | None = Non
              cache_seconds: float | None = None) -> App:
     """The parts every front-end answers from, wired once."""
     reports = store.reports
+    links = incident_links(settings)
     max_age = settings.status_cache_seconds if cache_seconds is None else cache_seconds
     board = make_board(store, max_age=max_age, extra=[CrowdSignals(reports)])
-    engine = Engine(board, clock=store.clock, outbox=store.outbox, channel_link=channel_link)
+    engine = Engine(board, clock=store.clock, outbox=store.outbox, channel_link=channel_link, incident_link=links)
     return App(settings, store, reports, board, engine)
+
+
+def incident_links(settings: Settings) -> Callable[[int], str] | None:
+    """An incident's public record by its id, once HALI_PUBLIC_URL says where the status page is."""
+    public_url = settings.public_url
+    if public_url is None:
+        return None
+    return lambda incident_id: incident_url(public_url, incident_id)
 
 
 def channel_link(settings: Settings, stored: str | None = None) -> str | None:

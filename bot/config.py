@@ -14,6 +14,7 @@ import re
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
@@ -35,6 +36,9 @@ _SERVICE_ID_RE = re.compile(r"[a-z][a-z0-9-]*")
 _DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])?")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _CHANNEL_RE = re.compile(r"@[A-Za-z][A-Za-z0-9_]{3,31}|-100\d{5,15}")
+_WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
+# Telegram calls webhooks only over HTTPS on these ports; a local Bot API server (or a fake) calls anything.
+TELEGRAM_WEBHOOK_PORTS = (443, 80, 88, 8443)
 
 
 class ConfigError(ValueError):
@@ -90,6 +94,15 @@ class Settings(BaseSettings):
     store_pool_timeout: float = Field(3.0, ge=0.1, le=60, alias="HALI_STORE_POOL_TIMEOUT")
     # The public channel for mass announcements: "@name" or its numeric id (-100…).
     channel: str | None = Field(None, alias="HALI_CHANNEL")
+    # The HTTP server (webhook, health, metrics, the public page): started when a port is given.
+    http_host: str = Field("127.0.0.1", alias="HALI_HTTP_HOST")
+    http_port: int | None = Field(None, ge=1, le=65535, alias="HALI_HTTP_PORT")
+    # Webhook mode: the public https address Telegram posts updates to, and the secret it sends with them.
+    webhook_url: str | None = Field(None, alias="HALI_WEBHOOK_URL")
+    webhook_secret: str | None = Field(None, alias="HALI_WEBHOOK_SECRET", repr=False)
+    webhook_max_connections: int = Field(40, ge=1, le=100, alias="HALI_WEBHOOK_MAX_CONNECTIONS")
+    # Where the public status page is reached: cards and "working again" messages link to incident records.
+    public_url: str | None = Field(None, alias="HALI_PUBLIC_URL")
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -217,6 +230,24 @@ class Settings(BaseSettings):
             return value
         raise ConfigError(f"HALI_CHANNEL must be a channel's @username or its id (-100…), got {value!r}")
 
+    @field_validator("webhook_url", "public_url")
+    @classmethod
+    def _address(cls, value: str | None, info: Any) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            variable = cls.model_fields[info.field_name].alias
+            raise ConfigError(f"{variable} must be an http(s) address without ?query or #fragment, got {value!r}")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: str | None) -> str | None:
+        if value is not None and not _WEBHOOK_SECRET_RE.fullmatch(value):
+            raise ConfigError("HALI_WEBHOOK_SECRET must be 1–256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
     @field_validator("operator_scopes", mode="before")
     @classmethod
     def _scopes(cls, value: Any) -> Any:
@@ -233,7 +264,30 @@ class Settings(BaseSettings):
                 f"HALI_BROADCAST_RATE above {FREE_BROADCAST_RATE:g} messages per second needs "
                 f"HALI_PAID_BROADCAST=1 (Telegram's paid broadcasts), got {self.broadcast_rate:g}"
             )
+        if self.webhook_url is not None:
+            self._check_webhook(self.webhook_url)
         return self
+
+    def _check_webhook(self, url: str) -> None:
+        if self.webhook_secret is None:
+            raise ConfigError("HALI_WEBHOOK_URL needs HALI_WEBHOOK_SECRET (1–256 of A-Z, a-z, 0-9, _ and -)")
+        if self.http_port is None:
+            raise ConfigError("HALI_WEBHOOK_URL needs HALI_HTTP_PORT: the HTTP server receives the updates")
+        if not self.telegram_api:
+            return  # a local Bot API server or a test fake may call plain http on any port
+        parts = urlsplit(url)
+        if parts.scheme != "https" or (parts.port or 443) not in TELEGRAM_WEBHOOK_PORTS:
+            raise ConfigError(f"HALI_WEBHOOK_URL must be https on port 443, 80, 88 or 8443 for Telegram, got {url!r}")
+
+    @property
+    def telegram_api(self) -> bool:
+        """Is the Bot API Telegram's own (whose rules on webhooks apply)?"""
+        return urlsplit(self.api_base_url).hostname == urlsplit(DEFAULT_API_BASE_URL).hostname
+
+    @property
+    def webhook_path(self) -> str | None:
+        """The path of HALI_WEBHOOK_URL, served by the HTTP server."""
+        return (urlsplit(self.webhook_url).path or "/") if self.webhook_url else None
 
 
 class _Environment(EnvSettingsSource):

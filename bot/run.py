@@ -3,7 +3,9 @@
 `hali run` is, in start order (stopped in the reverse order, on SIGTERM or SIGINT):
 
 1. the send budget's lanes and its heartbeat (every message waits its turn there);
-2. the inbox worker, then the long polling that feeds it (updates are kept before they are confirmed);
+2. the inbox worker, then what feeds it (updates are kept before they are confirmed): long polling, or,
+   with HALI_WEBHOOK_URL, the webhook on the HTTP server; the HTTP server (HALI_HTTP_PORT) also serves
+   /healthz, /readyz, /metrics and the public status page (`bot/server.py`);
 3. a notification dispatcher and the status watcher;
 4. the automatic checks (one runner per deployment, elected by a lease);
 5. housekeeping: report retention, the inbox's and the budget's old rows, every hour.
@@ -33,14 +35,18 @@ from bot.config import ConfigError, Settings
 from bot.core.exclusive import Exclusive
 from bot.core.periodic import every
 from bot.i18n import load_translators
+from bot.server import HttpServer, bot_server
 from bot.services.check_runner import CheckRunner, default_holder
+from bot.services.metrics import MeasuredProber, Metrics
 from bot.services.probe import Prober
 from bot.services.sending import Budgeted, shared_budget
 from bot.store.checks import Lease
 from bot.store.inbox import Inbox
 from bot.store.repo import Store
-from bot.telegram.app import publish_commands, resolve_channel, telegram_front
+from bot.telegram.app import ALLOWED_UPDATES, publish_commands, resolve_channel, telegram_front
 from bot.telegram.notifier import build_dispatcher, build_watcher
+from bot.telegram.transport import bot_api_requests
+from bot.telegram.webhook import drop_webhook, register_webhook
 
 log = logging.getLogger(__name__)
 
@@ -94,23 +100,33 @@ async def serve(settings: Settings, *, checks: bool = True, concurrency: int = 3
         await store.outbox.set_channel(channel[0] if channel else None, channel[1] if channel else None)
         app = assemble(settings, store, channel_link=channel_link(settings, channel[1] if channel else None))
         shared = shared_budget(settings, store, role="bot")
-        front = telegram_front(app, shared.budget, concurrency=concurrency)
+        metrics = Metrics()  # one registry per process
+        requests = bot_api_requests()
+        front = telegram_front(app, shared.budget, concurrency=concurrency,
+                               on_answered=metrics.answer_latency.observe, request=requests["request"],
+                               get_updates_request=requests["get_updates_request"])
         application, inbox = front.application, front.inbox
         dispatcher, sender = build_dispatcher(settings, store, shared.budget, channel=channel)
         holder = default_holder()
+        server: HttpServer | None = None
+        if settings.http_port is not None:
+            server = bot_server(app, front, shared.budget, metrics, list(requests.values()))
         jobs = Jobs()
         listener = store.chat_listener()
         if listener is not None:
             jobs.add("chat listener", listener.run, stop=listener.stop)
         budget_jobs(jobs, shared)
         jobs.add("inbox", front.worker.run, stop=front.worker.finish)
-        jobs.add("long polling", front.poller.run)
+        if settings.webhook_url is None:
+            jobs.add("long polling", front.poller.run)
+        if server is not None:
+            jobs.add("HTTP server", server.serve, stop=server.stop)
         jobs.add("dispatcher", dispatcher.run, stop=_stopper(dispatcher.stop))
         # A fresh watcher at each takeover: it adopts the board as it finds it, like at start-up.
         once_per_deployment(jobs, store, holder, "status watcher", lambda: build_watcher(app).run())
         prober: Prober | None = None
         if checks:
-            prober = Prober(concurrency=settings.check_concurrency)
+            prober = MeasuredProber(metrics, concurrency=settings.check_concurrency)
             runner = CheckRunner(store, prober, holder=holder)  # elected by a lease of its own
             jobs.add("automatic checks", runner.loop, stop=runner.stop)
         once_per_deployment(jobs, store, holder, "report retention", lambda: every(
@@ -120,16 +136,25 @@ async def serve(settings: Settings, *, checks: bool = True, concurrency: int = 3
         async with application:
             await sender.start()
             try:
+                if server is not None:
+                    await server.start()  # before setWebhook: Telegram's first post finds it listening
+                if settings.webhook_url is not None:
+                    await register_webhook(application.bot, settings, ALLOWED_UPDATES)
+                else:
+                    await drop_webhook(application.bot)
                 await publish_commands(application)
                 jobs.start()
-                log.info("Hali is answering (long polling against %s); background jobs: %s",
-                         settings.api_base_url, ", ".join(jobs.names))
+                log.info("Hali is answering (%s, Bot API %s); background jobs: %s",
+                         "webhook" if settings.webhook_url else "long polling", settings.api_base_url,
+                         ", ".join(jobs.names))
                 # What is loaded by now lives as long as the process: out of the collector's sight,
                 # every full collection walks only what updates create.
                 gc.collect()
                 gc.freeze()
                 await _until_stopped()
                 log.info("stopping: no more updates are taken; what is under way finishes or is handed back")
+                if server is not None:
+                    server.stopping()
             finally:
                 await jobs.stop()
                 await sender.close()

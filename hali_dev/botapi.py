@@ -8,6 +8,11 @@
         ...
         await api.wait_for(1)
 
+With ``setWebhook`` it delivers updates as Telegram does instead: each pushed update is POSTed to the
+webhook URL (with ``X-Telegram-Bot-Api-Secret-Token`` when a secret was set, up to ``max_connections``
+at once) until it is answered 2xx, and sent again after a failure or a time-out; ``getUpdates`` is
+refused (409) while a webhook is set. ``webhook_deliveries`` records every attempt.
+
 For benchmarks it also runs in a thread (``FakeBotAPI().run_in_thread()``) or as a process
 (``python -m hali_dev.botapi --port 8081``), where ``/_fake/...`` endpoints push updates
 and read back what the bot sent.
@@ -31,6 +36,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, ParamSpec, TypeVar
 
+import aiohttp
 from aiohttp import web
 
 from hali_dev.telegram_html import EntityParseError, parse_html, strip_outer_whitespace, utf16_len
@@ -43,6 +49,7 @@ __all__ = [
     "SentRecord",
     "Stats",
     "ThreadedFakeBotAPI",
+    "WebhookDelivery",
 ]
 
 TOKEN = "123456789:AAHfakeHaliT0kenForLocalTests-01234"
@@ -59,6 +66,10 @@ NOT_MODIFIED = (
 )
 QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 CONFLICT = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+WEBHOOK_ACTIVE = (
+    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
+)
+_WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 # What Telegram delivers when allowed_updates is empty or was never given.
 DEFAULT_ALLOWED_UPDATES = frozenset(
@@ -191,6 +202,26 @@ class Stats:
 
 
 @dataclass(slots=True)
+class WebhookDelivery:
+    """One attempt to deliver an update to the webhook: the HTTP status, or None for no answer."""
+
+    update_id: int
+    status: int | None
+    timestamp: float
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class _Webhook:
+    url: str
+    secret: str | None
+    max_connections: int
+    allowed_updates: frozenset[str]
+    last_error_date: int | None = None
+    last_error_message: str | None = None
+
+
+@dataclass(slots=True)
 class _Failure:
     error_code: int
     description: str
@@ -315,6 +346,8 @@ class FakeBotAPI:
         paid_rate: int | None = None,
         strict_html: bool = True,
         keep_requests: bool = True,
+        webhook_timeout: float = 10.0,
+        webhook_retry_delay: float = 0.2,
     ) -> None:
         if not _TOKEN_RE.fullmatch(token):
             raise ValueError(f"not a well-formed bot token: {token!r}")
@@ -332,6 +365,14 @@ class FakeBotAPI:
         self._paid_window: deque[float] = deque()
         self.strict_html = strict_html
         self.keep_requests = keep_requests
+        # Webhook delivery: how long an answer is awaited, and the pause before a failed update goes again.
+        self.webhook_timeout = webhook_timeout
+        self.webhook_retry_delay = webhook_retry_delay
+        self.webhook_deliveries: list[WebhookDelivery] = []
+        self._webhook: _Webhook | None = None
+        self._webhook_tasks: list[asyncio.Task[None]] = []
+        self._webhook_session: aiohttp.ClientSession | None = None
+        self._delivering: set[int] = set()  # update ids in flight to the webhook
         self.bot_user: dict[str, Any] = {
             "id": int(token.split(":", 1)[0]),
             "is_bot": True,
@@ -382,6 +423,7 @@ class FakeBotAPI:
             "logout": lambda p: True,
             "close": lambda p: True,
             "getupdates": self._get_updates,
+            "setwebhook": self._set_webhook,
             "deletewebhook": self._delete_webhook,
             "getwebhookinfo": self._get_webhook_info,
             "setmycommands": self._set_my_commands,
@@ -448,6 +490,7 @@ class FakeBotAPI:
         """Stop serving; pending long polls return at once."""
         self._stopping = True
         self._wake_pollers()
+        await self._stop_webhook()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -472,6 +515,7 @@ class FakeBotAPI:
         """Forget sent messages, requests, stats, pending updates and injected failures."""
         self.sent.clear()
         self.requests.clear()
+        self.webhook_deliveries.clear()
         self.stats = Stats()
         self._updates.clear()
         self._failures.clear()
@@ -1225,13 +1269,113 @@ class FakeBotAPI:
             })
         return member
 
-    def _delete_webhook(self, params: dict[str, Any]) -> bool:
+    async def _set_webhook(self, params: dict[str, Any]) -> bool:
+        url = _param_str(params, "url") or ""
+        if not url:
+            return await self._delete_webhook(params)
+        # A local Bot API server calls any http(s) address; Telegram's own would insist on https and its ports.
+        if not re.match(r"https?://[^/\s]+", url):
+            raise _bad("bad webhook: invalid webhook URL specified")
+        secret = _param_str(params, "secret_token") or None
+        if secret is not None and not _WEBHOOK_SECRET_RE.fullmatch(secret):
+            raise _bad("bad webhook: secret token contains unallowed characters")
+        max_connections = _param_int(params, "max_connections", 40) or 40
+        if not 1 <= max_connections <= 100:
+            raise _bad("bad webhook: max_connections must be between 1 and 100")
+        allowed = _param_json(params, "allowed_updates", "allowed updates")
+        if allowed is not None and not isinstance(allowed, list):
+            raise _bad("can't parse allowed updates JSON object")
+        if _param_bool(params, "drop_pending_updates"):
+            self._updates.clear()
+        await self._stop_webhook()
+        self._webhook = _Webhook(url, secret, max_connections, frozenset(allowed or ()) or DEFAULT_ALLOWED_UPDATES)
+        self._allowed_updates = self._webhook.allowed_updates
+        # A newer setWebhook ends the long poll still waiting, as Telegram does.
+        self._poll_generation += 1
+        self._webhook_session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.webhook_timeout))
+        self._webhook_tasks = [asyncio.create_task(self._deliver_loop(self._webhook), name="fake-webhook")
+                               for _ in range(max_connections)]
+        self._wake_pollers()
+        return True
+
+    async def _delete_webhook(self, params: dict[str, Any]) -> bool:
+        await self._stop_webhook()
         if _param_bool(params, "drop_pending_updates"):
             self._updates.clear()
         return True
 
+    async def _stop_webhook(self) -> None:
+        self._webhook = None
+        tasks, self._webhook_tasks = self._webhook_tasks, []
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._delivering.clear()
+        session, self._webhook_session = self._webhook_session, None
+        if session is not None:
+            await session.close()
+
     def _get_webhook_info(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {"url": "", "has_custom_certificate": False, "pending_update_count": len(self._updates)}
+        hook = self._webhook
+        info: dict[str, Any] = {"url": hook.url if hook else "", "has_custom_certificate": False,
+                                "pending_update_count": len(self._updates)}
+        if hook is not None:
+            info["max_connections"] = hook.max_connections
+            info["allowed_updates"] = sorted(hook.allowed_updates)
+            if hook.last_error_date is not None:
+                info["last_error_date"] = hook.last_error_date
+                info["last_error_message"] = hook.last_error_message
+        return info
+
+    async def _deliver_loop(self, hook: _Webhook) -> None:
+        """One of the webhook's connections: the oldest update not in flight, until it is answered 2xx."""
+        while self._webhook is hook and not self._stopping:
+            update = self._next_for_webhook()
+            if update is None:
+                event = self._updates_changed
+                await event.wait()
+                continue
+            update_id = update["update_id"]
+            self._delivering.add(update_id)
+            try:
+                delivered = await self._post_update(hook, update)
+            finally:
+                self._delivering.discard(update_id)
+            if delivered:
+                self._updates = deque(u for u in self._updates if u is not update)
+                self._wake_pollers()
+            else:
+                await asyncio.sleep(self.webhook_retry_delay)
+
+    def _next_for_webhook(self) -> dict[str, Any] | None:
+        self._take(0)  # drops what the webhook's allowed_updates leave out
+        for update in self._updates:
+            if update["update_id"] not in self._delivering:
+                return update
+        return None
+
+    async def _post_update(self, hook: _Webhook, update: dict[str, Any]) -> bool:
+        session = self._webhook_session
+        if session is None:
+            return False
+        headers = {"Content-Type": "application/json"}
+        if hook.secret is not None:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = hook.secret
+        status: int | None = None
+        error: str | None = None
+        try:
+            async with session.post(hook.url, data=json.dumps(update, ensure_ascii=False).encode(),
+                                    headers=headers) as response:
+                status = response.status
+                await response.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        self.webhook_deliveries.append(WebhookDelivery(update["update_id"], status, time.time(), error))
+        if status is not None and 200 <= status < 300:
+            return True
+        hook.last_error_date = int(time.time())
+        hook.last_error_message = error or f"Wrong response from the webhook: {status}"
+        return False
 
     @staticmethod
     def _scope_key(params: dict[str, Any]) -> tuple[str, str]:
@@ -1280,6 +1424,8 @@ class FakeBotAPI:
         return {name: self.descriptions.get((name, _param_str(params, "language_code") or ""), "")}
 
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        if self._webhook is not None:
+            raise ApiError(409, WEBHOOK_ACTIVE)
         offset = _param_int(params, "offset", 0) or 0
         limit = min(max(_param_int(params, "limit", 100) or 100, 1), 100)
         timeout = max(_param_float(params, "timeout", 0.0), 0.0)
@@ -1553,6 +1699,8 @@ class FakeBotAPI:
                 result = [_public(asdict(r)) for r in records]
             elif action == "stats":
                 result = self.stats.as_dict()
+            elif action == "webhook_deliveries":
+                result = [asdict(d) for d in self.webhook_deliveries]
             elif action == "reset":
                 self.reset()
                 result = True

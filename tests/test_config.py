@@ -53,6 +53,12 @@ GOOD: dict[str, tuple[str, str, Any]] = {
     "HALI_STORE_CONNECT_TIMEOUT": ("2", "store_connect_timeout", 2.0),
     "HALI_STORE_STATEMENT_TIMEOUT": ("1.5", "store_statement_timeout", 1.5),
     "HALI_STORE_POOL_TIMEOUT": ("4", "store_pool_timeout", 4.0),
+    "HALI_HTTP_HOST": ("0.0.0.0", "http_host", "0.0.0.0"),
+    "HALI_HTTP_PORT": ("8080", "http_port", 8080),
+    "HALI_WEBHOOK_URL": ("https://hali.example/telegram/hook", "webhook_url", "https://hali.example/telegram/hook"),
+    "HALI_WEBHOOK_SECRET": ("s3cret_-token", "webhook_secret", "s3cret_-token"),
+    "HALI_WEBHOOK_MAX_CONNECTIONS": ("10", "webhook_max_connections", 10),
+    "HALI_PUBLIC_URL": ("https://hali.example/", "public_url", "https://hali.example/"),
 }
 
 
@@ -93,6 +99,13 @@ def test_from_env_reads_the_mapping_it_is_given_and_the_constructor_reads_nothin
     assert Settings().check_concurrency == 20
 
 
+def test_a_local_bot_api_server_may_call_a_plain_http_webhook_on_any_port() -> None:
+    settings = Settings.from_env({"TELEGRAM_API_BASE_URL": "http://127.0.0.1:8081/bot", "HALI_HTTP_PORT": "8080",
+                                  "HALI_WEBHOOK_URL": "http://127.0.0.1:8080/hook", "HALI_WEBHOOK_SECRET": "s"})
+    assert (settings.telegram_api, settings.webhook_path) == (False, "/hook")
+    assert Settings().telegram_api
+
+
 def test_variable_names_are_exact() -> None:
     assert Settings.from_env({"hali_check_concurrency": "7", "HALI_CHECK_CONCURRENCY ": "8"}).check_concurrency == 20
 
@@ -106,6 +119,22 @@ def test_variable_names_are_exact() -> None:
         ({"HALI_SEND_RATE": "0"}, "HALI_SEND_RATE must be between 0.1 and 100000, got '0'"),
         ({"HALI_CHANNEL": "hali"}, "HALI_CHANNEL must be a channel's @username or its id (-100…), got 'hali'"),
         ({"HALI_POLL_TIMEOUT": "2.7"}, "HALI_POLL_TIMEOUT must be a whole number, got '2.7'"),
+        ({"HALI_WEBHOOK_URL": "https://hali.example/hook", "HALI_HTTP_PORT": "8080"},
+         "HALI_WEBHOOK_URL needs HALI_WEBHOOK_SECRET (1–256 of A-Z, a-z, 0-9, _ and -)"),
+        ({"HALI_WEBHOOK_URL": "https://hali.example/hook", "HALI_WEBHOOK_SECRET": "s"},
+         "HALI_WEBHOOK_URL needs HALI_HTTP_PORT: the HTTP server receives the updates"),
+        ({"HALI_WEBHOOK_SECRET": "no spaces"},
+         "HALI_WEBHOOK_SECRET must be 1–256 characters of A-Z, a-z, 0-9, _ and -"),
+        ({"HALI_WEBHOOK_SECRET": "x" * 257},
+         "HALI_WEBHOOK_SECRET must be 1–256 characters of A-Z, a-z, 0-9, _ and -"),
+        ({"HALI_WEBHOOK_URL": "http://hali.example/hook", "HALI_WEBHOOK_SECRET": "s", "HALI_HTTP_PORT": "8080"},
+         "HALI_WEBHOOK_URL must be https on port 443, 80, 88 or 8443 for Telegram, got 'http://hali.example/hook'"),
+        ({"HALI_WEBHOOK_URL": "https://hali.example:8080/hook", "HALI_WEBHOOK_SECRET": "s", "HALI_HTTP_PORT": "80"},
+         "HALI_WEBHOOK_URL must be https on port 443, 80, 88 or 8443 for Telegram, got "
+         "'https://hali.example:8080/hook'"),
+        ({"HALI_PUBLIC_URL": "hali.example"},
+         "HALI_PUBLIC_URL must be an http(s) address without ?query or #fragment, got 'hali.example'"),
+        ({"HALI_HTTP_PORT": "70000"}, "HALI_HTTP_PORT must be between 1 and 65535, got '70000'"),
         ({"HALI_REPORT_RETENTION_DAYS": "2.7"}, "HALI_REPORT_RETENTION_DAYS must be a whole number, got '2.7'"),
         ({"HALI_REPORT_DAILY_CAP": "ten"}, "HALI_REPORT_DAILY_CAP must be a whole number, got 'ten'"),
         ({"HALI_BROADCAST_INFLIGHT": "1.5"}, "HALI_BROADCAST_INFLIGHT must be a whole number, got '1.5'"),

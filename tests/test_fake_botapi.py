@@ -607,3 +607,93 @@ def test_it_runs_in_a_thread_for_benchmarks() -> None:
         assert [r.text for r in handle.wait_for(1)] == ["jibu"]
     finally:
         handle.stop()
+
+
+# ------------------------------------------------------------------ webhooks
+
+
+class _Receiver:
+    """A webhook endpoint that fails the first `failures` posts (by status, or by not answering in time)."""
+
+    def __init__(self, failures: int, *, status: int = 500, hang: float = 0.0) -> None:
+        self.failures = failures
+        self.status = status
+        self.hang = hang
+        self.seen: list[tuple[int, str | None]] = []
+        self.runner: Any = None
+        self.url = ""
+
+    async def handle(self, request: Any) -> Any:
+        from aiohttp import web
+
+        body = await request.json()
+        self.seen.append((body["update_id"], request.headers.get("X-Telegram-Bot-Api-Secret-Token")))
+        if self.failures > 0:
+            self.failures -= 1
+            if self.hang:
+                await asyncio.sleep(self.hang)
+            return web.Response(status=self.status)
+        return web.json_response({})
+
+    async def __aenter__(self) -> _Receiver:
+        from aiohttp import web
+
+        app = web.Application()
+        app.router.add_post("/hook", self.handle)
+        self.runner = web.AppRunner(app, access_log=None)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}/hook"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.runner.cleanup()
+
+
+async def _delivered(api: FakeBotAPI) -> None:
+    """Wait (5 s at most) until the webhook has taken every pushed update."""
+    for _ in range(500):
+        if api.pending_updates == 0:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{api.pending_updates} updates still undelivered: {api.webhook_deliveries}")
+
+
+@pytest.mark.parametrize(("status", "hang"), [(500, 0.0), (429, 0.0), (200, 1.0)])
+async def test_the_webhook_gets_an_update_again_until_it_answers_2xx(status: int, hang: float) -> None:
+    async with FakeBotAPI(webhook_retry_delay=0.01, webhook_timeout=0.3) as api, _Receiver(2, status=status,
+                                                                                           hang=hang) as hook:
+        bot = _bot(api)
+        async with bot:
+            assert await bot.set_webhook(hook.url, secret_token="s3cret", max_connections=1)
+            update = api.text_message(7, "hello")
+            await _delivered(api)
+        ids = [update_id for update_id, _ in hook.seen]
+        assert ids == [update["update_id"]] * 3
+        assert {secret for _, secret in hook.seen} == {"s3cret"}
+        assert [d.status for d in api.webhook_deliveries] == ([None, None, 200] if hang else [status, status, 200])
+        info = api._get_webhook_info({})
+        assert info["last_error_message"] and info["pending_update_count"] == 0
+
+
+async def test_getupdates_answers_409_while_a_webhook_is_set_and_works_again_after_deletewebhook() -> None:
+    async with FakeBotAPI() as api, _Receiver(0) as hook:
+        bot = _bot(api)
+        async with bot:
+            await bot.set_webhook(hook.url)
+            assert (await bot.get_webhook_info()).url == hook.url
+            with pytest.raises(Conflict, match="webhook is active"):
+                await bot.get_updates(timeout=0)
+            assert await bot.delete_webhook()
+            assert (await bot.get_webhook_info()).url == ""
+            api.text_message(8, "hi")
+            assert [u.message.text for u in await bot.get_updates(timeout=0)] == ["hi"]
+
+
+async def test_setwebhook_refuses_a_secret_telegram_would_refuse() -> None:
+    async with FakeBotAPI() as api:
+        bot = _bot(api)
+        async with bot:
+            with pytest.raises(BadRequest, match="secret token"):
+                await bot.set_webhook("http://127.0.0.1:9/hook", secret_token="no spaces")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from bot.catalog.model import GROUPS, Ambiguity, Service
@@ -22,6 +22,7 @@ from bot.render.words import (
     UNKNOWN_ICON,
     channel_button,
     operator_text,
+    record_line,
     service_name,
     state_icon,
     state_name,
@@ -29,8 +30,8 @@ from bot.render.words import (
 )
 
 __all__ = ["GROUP_NAMES", "SOURCE_NAMES", "STATE_ICONS", "STATE_NAMES", "TELEGRAM_TEXT_LIMIT", "UNKNOWN_ICON", "Button",
-           "Reply", "channel_button", "e", "fit", "operator_text", "service_name", "state_icon", "state_name",
-           "to_plain", "workaround_lines"]
+           "Reply", "channel_button", "e", "fit", "operator_text", "record_line", "service_name", "state_icon",
+           "state_name", "to_plain", "workaround_lines"]
 
 
 # --- the status card ----------------------------------------------------------------------------
@@ -45,13 +46,15 @@ def status_card(
     *,
     subscribed: bool = False,
     channel: str | None = None,
+    incident_link: Callable[[int], str] | None = None,
 ) -> Reply:
     """The answer to "is X down?": state, since when, from where, what is known, what to do.
 
     `extra` lines (dependencies, maintenance, the last check and uptime) come before what to do.
     `subscribed` says whether this chat gets alerts for the service; the card's notify button
     shows that state ("Notify me" / "Stop notifications") and flips it. During a known problem the
-    card links to the public `channel`, where every update is posted.
+    card links to the public `channel`, where every update is posted, and `incident_link` gives the
+    address of the incident's public record (HALI_PUBLIC_URL), which the card links to.
     """
     name = service_name(t, service)
     lines = [f"{state_icon(status)} <b>{name}</b>: {e(state_name(t, status))}"]
@@ -78,6 +81,8 @@ def status_card(
             if latest is not None and latest.message is not None:
                 lines.append(t._("Latest update ({clock} EAT): {message}", clock=t.time(latest.at),
                                  message=operator_text(t, latest.message)))
+            if incident_link is not None:
+                lines.append(record_line(t, incident_link(incident.id)))
     lines.extend(crowd_lines(t, status, now))
     if extra:
         lines.append("")

@@ -12,18 +12,27 @@ from bot.core.notifications import ALL_SERVICES, BILINGUAL, Event, EventKind
 from bot.core.reply import Button, Reply, e, fit
 from bot.core.status import State
 from bot.i18n import Translator, translator
-from bot.render.words import SOURCE_NAMES, STATE_ICONS, STATE_NAMES, channel_button, operator_text, service_name
+from bot.render.words import (
+    SOURCE_NAMES,
+    STATE_ICONS,
+    STATE_NAMES,
+    channel_button,
+    operator_text,
+    record_line,
+    service_name,
+)
 
 # Offered when someone asks for alerts without naming a service.
 COMMON = ("ecitizen", "kra", "ntsa", "sha", "mpesa", "kplc")
 
 
 def notification(t: Translator, service: Service, event: Event, now: datetime, *, channel: str | None = None,
-                 public: bool = False) -> Reply:
+                 public: bool = False, incident_link: Callable[[int], str] | None = None) -> Reply:
     """One alert that reads well on its own: what happened, since when, what is known, what to do.
 
     `public`: the post on the public channel, for everyone (no "you follow", no buttons). Otherwise a
-    link to the `channel` is offered with the alert.
+    link to the `channel` is offered with the alert, and with `incident_link` (HALI_PUBLIC_URL) an
+    operator's incident links to its public record, "working again" included.
     """
     name = service_name(t, service)
     state = e(t._(STATE_NAMES[event.state]))
@@ -67,6 +76,8 @@ def notification(t: Translator, service: Service, event: Event, now: datetime, *
             lines += ["", t._("<b>What you can do:</b>")] + [f"• {item}" for item in items]
     if public:
         return Reply("\n".join(lines))
+    if incident_link is not None and event.incident_id is not None:
+        lines.append(record_line(t, incident_link(event.incident_id)))
     lines.append("")
     lines.append(t._("<i>You follow {service} on Hali. Change this with /alerts.</i>", service=name))
     buttons: tuple[tuple[Button, ...], ...] = ((Button(t._("Check status"), data=encode(ShowCard(service.id))),),)
@@ -81,7 +92,8 @@ def channel_post(service: Service, event: Event, now: datetime) -> Reply:
     return Reply(fit("\n\n".join(parts)))
 
 
-def composer(clock: Clock, *, channel: str | None = None) -> Callable[[Catalog, Event, str], Reply | None]:
+def composer(clock: Clock, *, channel: str | None = None,
+             incident_link: Callable[[int], str] | None = None) -> Callable[[Catalog, Event, str], Reply | None]:
     """What the dispatcher renders a delivery with: the event in the subscriber's language.
 
     A delivery in "en+sw" is the public channel's post, both languages in one message.
@@ -97,7 +109,8 @@ def composer(clock: Clock, *, channel: str | None = None) -> Callable[[Catalog, 
             return None
         if language == BILINGUAL:
             return channel_post(service, event, clock())
-        return notification(translator(language), service, event, clock(), channel=channel)
+        return notification(translator(language), service, event, clock(), channel=channel,
+                            incident_link=incident_link)
 
     return compose
 

@@ -14,7 +14,7 @@ from bot.core.status import EffectiveStatus
 from bot.core.understanding import Symptom
 from bot.i18n import N_, Translator
 from bot.render.notify import notify_button
-from bot.render.words import SOURCE_NAMES, service_name, state_icon, state_name, workaround_lines
+from bot.render.words import SOURCE_NAMES, record_line, service_name, state_icon, state_name, workaround_lines
 
 # The shared domain notes' list of how these services fail, as a citizen would put it.
 SYMPTOM_NAMES = {
@@ -202,8 +202,10 @@ def crowd_lines(t: Translator, status: EffectiveStatus, now: datetime) -> list[s
 # --- follow-up ----------------------------------------------------------------------------------
 
 
-def working_again(t: Translator, service: Service, references: Sequence[str]) -> Reply:
-    """The one message to a reporter when the service returns to operational."""
+def working_again(t: Translator, service: Service, references: Sequence[str], *,
+                  record: str | None = None) -> Reply:
+    """The one message to a reporter when the service returns to operational; `record`: the address of
+    the resolved incident's public record (HALI_PUBLIC_URL), when an operator's incident ended."""
     name = service_name(t, service)
     lines = [
         t._("🟢 <b>{service} is working again</b>", service=name),
@@ -213,6 +215,8 @@ def working_again(t: Translator, service: Service, references: Sequence[str]) ->
         t._("Thank you: your report helped others know what was going on."),
         t._("If it still fails for you, send /report."),
     ]
+    if record is not None:
+        lines.append(record_line(t, record))
     return Reply("\n".join(lines))
 
 

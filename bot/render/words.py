@@ -3,6 +3,8 @@ workarounds' list. A leaf of `bot.render`, so that its modules need not import o
 
 from __future__ import annotations
 
+import html
+
 from bot.catalog.model import GROUPS, Service, Text
 from bot.core.reply import Button, e
 from bot.core.status import EffectiveStatus, Source, State
@@ -78,6 +80,12 @@ def operator_text(t: Translator, text: Text) -> str:
 
 def service_name(t: Translator, service: Service) -> str:
     return e(service.name.get(t.lang))
+
+
+def record_line(t: Translator, link: str) -> str:
+    """A link to an incident's public record (start, end, timeline), which a citizen can cite."""
+    # An attribute: quotes are escaped too.
+    return t._('<a href="{link}">The full record of this incident</a>', link=html.escape(link, quote=True))
 
 
 def channel_button(t: Translator, link: str) -> Button:

@@ -5,7 +5,8 @@ The Telegram handlers, `hali ask` and `hali chat` all go through here, so every 
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import Counter, OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -50,11 +51,14 @@ class Answer:
 class Engine:
     def __init__(
         self, board: StatusBoard, *, clock: Clock = system_clock, outbox: SubscriptionStore | None = None,
-        channel_link: str | None = None,
+        channel_link: str | None = None, incident_link: Callable[[int], str] | None = None,
     ) -> None:
         self.board = board
         self.clock = clock
         self.channel_link = channel_link  # the public channel: cards link to it during an outage
+        self.incident_link = incident_link  # an incident's public record (HALI_PUBLIC_URL), for cards
+        # Answers given, by intent and language: read by the metrics at scrape time.
+        self.answered: Counter[tuple[str, str]] = Counter()
         self._understander: tuple[Catalog, Understander] | None = None
         self._understood: OrderedDict[str, Understanding] = OrderedDict()
         # Cards of the current snapshot, for the current second: (snapshot, second) -> cards.
@@ -109,7 +113,9 @@ class Engine:
                 reply = notify_texts.subscribe_elsewhere(t, service, unsubscribe=u.intent is Intent.UNSUBSCRIBE)
             else:
                 reply = await self.subscriptions.understood(chat_id, u, lang)
+            self.answered[u.intent.value, lang] += 1
             return Answer(u.intent, u.service, lang, reply, u.symptom)
+        self.answered[u.intent.value, lang] += 1
         reply = self._reply(t, snapshot, u, subscribed=await self._subscribed(chat_id, u.service))
         return Answer(u.intent, u.service, lang, reply, u.symptom, u.unsure)
 
@@ -145,7 +151,7 @@ class Engine:
         reply = cards.get(key)
         if reply is None:
             reply = cards[key] = _render_card(t, snapshot, service, now, subscribed=subscribed,
-                                              channel=self.channel_link)
+                                              channel=self.channel_link, incident_link=self.incident_link)
         return reply
 
     def _clarify(self, t: Translator, snapshot: Snapshot, u: Understanding) -> Reply:
@@ -170,6 +176,7 @@ class Engine:
         """/status [service]: a card, a choice, or the overview of problems."""
         snapshot = await self.board.snapshot()
         t = translator(lang)
+        self.answered[Intent.STATUS.value, lang] += 1
         if not arg.strip():
             return None, render.problems(t, snapshot, self.clock())
         understander = self.understander(snapshot.catalog)
@@ -207,11 +214,12 @@ class Engine:
 
 
 def _render_card(t: Translator, snapshot: Snapshot, service: Service, now: datetime, *,
-                 subscribed: bool = False, channel: str | None = None) -> Reply:
+                 subscribed: bool = False, channel: str | None = None,
+                 incident_link: Callable[[int], str] | None = None) -> Reply:
     """The status card, with the dependency, maintenance and check lines the snapshot knows."""
     extra = card_extra(t, snapshot, service.id, now)
     return render.status_card(t, service, snapshot.status(service.id), now, extra, subscribed=subscribed,
-                              channel=channel)
+                              channel=channel, incident_link=incident_link)
 
 
 def _workaround_extra(t: Translator, snapshot: Snapshot, service: Service, now: datetime) -> list[str]:

@@ -9,6 +9,7 @@ nothing here sends.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,7 +20,7 @@ from bot.i18n import translator
 from bot.render import Reply
 from bot.render.reports import working_again
 from bot.store.db import AsyncSession
-from bot.store.outbox import ReturnHook, record_direct_event
+from bot.store.outbox import ReturnHook, incident_of_event, record_direct_event
 from bot.store.repo import Store
 from bot.store.reports import ReportStore
 
@@ -35,13 +36,14 @@ class FollowUpMessage:
 
 async def report_follow_ups(
     reports: ReportStore, catalog: Catalog, service_id: str, returned_at: datetime,
-    *, session: AsyncSession | None = None,
+    *, session: AsyncSession | None = None, record: str | None = None,
 ) -> list[FollowUpMessage]:
     """The messages for everyone who reported `service_id` in the 24 hours before `returned_at`.
 
     Citizens who said no to the follow-up are not included (their chat id was never kept). Claiming
     drops the chat ids: pass the outbox's `session` so that happens only if the deliveries are queued,
-    and call this once per return to operational (a second call returns nothing).
+    and call this once per return to operational (a second call returns nothing). `record`: the
+    address of the resolved incident's public record, linked from each message.
     """
     service = catalog.get(service_id)
     if service is None:
@@ -50,11 +52,11 @@ async def report_follow_ups(
     for follow_up in await reports.claim_follow_ups(service_id, returned_at, session=session):
         t = translator(follow_up.language)
         messages.append(FollowUpMessage(follow_up.chat_id, t.lang, service_id, follow_up.references,
-                                        working_again(t, service, follow_up.references)))
+                                        working_again(t, service, follow_up.references, record=record)))
     return messages
 
 
-def follow_up_hook(reports: ReportStore) -> ReturnHook:
+def follow_up_hook(reports: ReportStore, incident_link: Callable[[int], str] | None = None) -> ReturnHook:
     """The outbox hook that queues the reporters' "it's working again" when a service returns.
 
     Each message is its own event (kind REPORT_FOLLOW_UP, the rendered text in its payload) with one
@@ -65,7 +67,10 @@ def follow_up_hook(reports: ReportStore) -> ReturnHook:
 
     async def queue(session: AsyncSession, service_id: str, returned_at: datetime, back_event: int) -> None:
         catalog = await Store.catalog_in(session)
-        for message in await report_follow_ups(reports, catalog, service_id, returned_at, session=session):
+        incident = await incident_of_event(session, back_event) if incident_link is not None else None
+        record = incident_link(incident) if incident_link is not None and incident is not None else None
+        for message in await report_follow_ups(reports, catalog, service_id, returned_at, session=session,
+                                               record=record):
             event = Event(id=0, service_id=service_id, kind=EventKind.REPORT_FOLLOW_UP,
                           state=State.OPERATIONAL, created_at=returned_at, since=returned_at,
                           rendered={message.language: message.reply.html})

@@ -70,8 +70,6 @@ async def windows(store: Store, *, service_id: str | None = None, current_only: 
 
 async def service_of(store: Store, window_id: int) -> str:
     """The service a window (cancelled or not) belongs to."""
-    from bot.store.repo import NotFound
-
     async with store.sessions() as session:
         service_id = await session.scalar(select(MaintenanceRow.service_id).where(MaintenanceRow.id == window_id))
     if service_id is None:

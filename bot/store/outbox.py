@@ -205,6 +205,11 @@ async def record_incident_event(
     return event_id
 
 
+async def incident_of_event(session: AsyncSession, event_id: int) -> int | None:
+    """The operator's incident whose change made this event, if one did."""
+    return await session.scalar(select(NotificationEventRow.incident_id).where(NotificationEventRow.id == event_id))
+
+
 async def record_direct_event(
     session: AsyncSession, event: Event, chat_id: int, language: str, *, replaces: int | None = None
 ) -> int:
@@ -594,6 +599,14 @@ class Outbox:
                            if k in (PENDING, SENT, FAILED, DEACTIVATED)})
             for e in events
         ]
+
+    async def totals(self) -> dict[str, int]:
+        """Deliveries in the queue by state (pending, sent, failed, deactivated), all events together."""
+        async with self.sessions() as session:
+            rows = (await session.execute(
+                select(DeliveryRow.status, func.count()).group_by(DeliveryRow.status))).all()
+        counted = {str(status): int(count) for status, count in rows}
+        return {state: counted.get(state, 0) for state in (PENDING, SENT, FAILED, DEACTIVATED)}
 
     # --- the status watcher's side --------------------------------------------------------------------
 

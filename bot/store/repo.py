@@ -9,7 +9,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, event, func, inspect, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
@@ -91,6 +91,26 @@ class Store:
 
     async def upgrade(self) -> None:
         await upgrade_schema(self.engine)
+
+    async def ping(self) -> None:
+        """One round trip to the database (readiness); raises what the connection raises."""
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def schema_revision(self) -> str | None:
+        """The schema's migration revision, read straight from Alembic's table (None: not migrated).
+
+        Not through Alembic's MigrationContext, which logs two lines per call: a load balancer asks
+        every few seconds."""
+        async with self.engine.connect() as conn:
+            if not await conn.run_sync(lambda c: inspect(c).has_table("alembic_version")):
+                return None
+            revision = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+            return str(revision) if revision is not None else None
+
+    def on_error(self, count: Callable[[BaseException], None]) -> None:
+        """Call `count` with every exception a statement raises (metrics: by type only)."""
+        event.listen(self.engine.sync_engine, "handle_error", lambda context: count(context.original_exception))
 
     async def close(self) -> None:
         await self.engine.dispose()

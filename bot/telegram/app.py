@@ -75,10 +75,11 @@ class TelegramFront:
 
 
 def telegram_front(app: App, budget: SendBudget, *, concurrency: int = 32, poll_timeout: int | None = None,
-                   on_done: Callable[[int], None] | None = None, **builder_options: Any) -> TelegramFront:
+                   on_done: Callable[[int], None] | None = None, on_answered: Callable[[float], None] | None = None,
+                   **builder_options: Any) -> TelegramFront:
     application = build_application(app, budget, **builder_options)
     inbox = Inbox(app.store.sessions, app.store.engine.dialect.name, app.store.clock)
-    worker = InboxWorker(application, inbox, concurrency=concurrency, on_done=on_done)
+    worker = InboxWorker(application, inbox, concurrency=concurrency, on_done=on_done, on_answered=on_answered)
     timeout = app.settings.poll_timeout_seconds if poll_timeout is None else poll_timeout
     poller = Poller(application.bot, inbox, worker.wake, timeout=timeout, allowed_updates=ALLOWED_UPDATES)
     return TelegramFront(application, inbox, worker, poller)

@@ -120,7 +120,8 @@ class InboxWorker:
     def __init__(self, application: HaliApplication, inbox: Inbox, *, worker_id: str | None = None,
                  concurrency: int = 32, in_hand: int = 512, lease: float = 30.0,
                  monotonic: Monotonic = time.monotonic, wall: Callable[[], datetime] | None = None,
-                 recovery_poll: float = 1.0, on_done: Callable[[int], None] | None = None) -> None:
+                 recovery_poll: float = 1.0, on_done: Callable[[int], None] | None = None,
+                 on_answered: Callable[[float], None] | None = None) -> None:
         self.application = application
         self.inbox = inbox
         self.worker = worker_id or f"w-{uuid.uuid4().hex[:12]}"
@@ -131,6 +132,7 @@ class InboxWorker:
         self.wall = wall or inbox.clock
         self.recovery_poll = recovery_poll
         self.on_done = on_done  # told the id of every update this worker finished (answered or set aside)
+        self.on_answered = on_answered  # told the seconds from an update's arrival to its last send
         self._handling = asyncio.Semaphore(concurrency)
         self._held: dict[int, asyncio.Task[None]] = {}
         self._chains: dict[int, asyncio.Future[None]] = {}
@@ -202,6 +204,7 @@ class InboxWorker:
         if chat is not None:
             self._chains[chat] = mine
         sent: list[asyncio.Future[Any]] | None = []
+        arrived = self.monotonic() - max(0.0, (self.wall() - item.received_at).total_seconds())
         try:
             if previous is not None:
                 await asyncio.shield(previous)
@@ -219,6 +222,8 @@ class InboxWorker:
             outcomes = await asyncio.gather(*sent, return_exceptions=True) if sent else []
             if any(isinstance(o, Abandoned) for o in outcomes):
                 return  # not answered: whoever takes it next answers it
+            if sent and self.on_answered is not None:
+                self.on_answered(self.monotonic() - arrived)
             self._done.append(item.update_id)
             if len(self._done) >= 64:
                 await self._flush()

@@ -7,7 +7,7 @@ announced once. Every message the dispatcher sends is an item of the process's s
 
 from __future__ import annotations
 
-from bot.app import App
+from bot.app import App, incident_links
 from bot.config import Settings
 from bot.core.budget import Priority, SendBudget
 from bot.core.clock import Clock, system_clock
@@ -36,7 +36,8 @@ def build_dispatcher(settings: Settings, store: Store, budget: SendBudget, *, ch
         connections=pool_size(options.rate, lane.inflight), paid_broadcast=settings.paid_broadcast,
     )
     channel_id, link = channel if channel is not None else (None, None)
-    dispatcher = Dispatcher(store.outbox, sender, store.catalog, composer(clock, channel=link), budget=budget,
+    compose = composer(clock, channel=link, incident_link=incident_links(settings))
+    dispatcher = Dispatcher(store.outbox, sender, store.catalog, compose, budget=budget,
                             settings=options, channel_id=channel_id, clock=clock)
     return dispatcher, sender
 

@@ -19,6 +19,7 @@ time-out, which aiohttp does not have). The proxy is looked up once per host, no
 from __future__ import annotations
 
 import ssl
+import time
 import urllib.request
 from functools import cache
 from urllib.parse import urlsplit
@@ -34,7 +35,8 @@ _DEFAULT = type(BaseRequest.DEFAULT_NONE)  # "not given for this call": use this
 class AiohttpRequest(BaseRequest):
     """A `telegram.request.BaseRequest` over one `aiohttp.ClientSession`, made by `initialize()`."""
 
-    __slots__ = ("_connect", "_connections", "_media_write", "_pool", "_proxies", "_read", "_session", "_write")
+    __slots__ = ("_connect", "_connections", "_media_write", "_pool", "_proxies", "_read", "_session", "_write",
+                 "answered_at")
 
     def __init__(self, *, connection_pool_size: int = 256, read_timeout: float | None = 5.0,
                  write_timeout: float | None = 5.0, connect_timeout: float | None = 5.0,
@@ -46,6 +48,7 @@ class AiohttpRequest(BaseRequest):
         self._media_write = media_write_timeout
         self._session: aiohttp.ClientSession | None = None
         self._proxies: dict[tuple[str, str], str | None] = {}  # (scheme, host) -> proxy URL or None
+        self.answered_at: float | None = None  # time.monotonic() of the Bot API's last answer (not a 5xx)
 
     @property
     def read_timeout(self) -> float | None:
@@ -105,7 +108,10 @@ class AiohttpRequest(BaseRequest):
         try:
             async with session.request(method, url, data=body, headers=headers, timeout=timeout,
                                        proxy=self._proxy(url)) as response:
-                return response.status, await response.read()
+                body = await response.read()
+                if response.status < 500:
+                    self.answered_at = time.monotonic()
+                return response.status, body
         except TimeoutError as exc:  # aiohttp's time-outs are TimeoutErrors too
             raise TimedOut(f"aiohttp: {type(exc).__name__}: {exc}" if str(exc) else None) from exc
         except aiohttp.ClientError as exc:

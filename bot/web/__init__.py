@@ -11,10 +11,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.app import App
+from bot.services.links import incident_url
 from bot.web.hooks import add_hook_routes
 from bot.web.operator_api import add_operator_routes
 from bot.web.published import Publisher
-from bot.web.routes import Site, add_routes, incident_path
+from bot.web.routes import Site, add_routes
 
 PUBLISHER = web.AppKey("publisher", Publisher)
 SITE = web.AppKey("site", Site)
@@ -37,11 +38,6 @@ def public_app(app: App, *, public_url: str | None = None, max_age: float | None
     add_hook_routes(web_app, app)
     add_operator_routes(web_app, app)
     return web_app
-
-
-def incident_url(public_url: str, incident_id: int) -> str:
-    """The stable address of an incident's record, for cards and "it's working again" messages."""
-    return f"{public_url.rstrip('/')}/{incident_path(incident_id)}"
 
 
 __all__ = ["PUBLISHER", "SITE", "incident_url", "public_app"]

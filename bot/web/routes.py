@@ -17,6 +17,7 @@ from aiohttp import web
 
 from bot.catalog.model import Service
 from bot.i18n import LANGUAGES, Translator, translator
+from bot.services.links import incident_path
 from bot.store.repo import NotFound
 from bot.web import badges
 from bot.web.feeds import Feeds
@@ -47,10 +48,6 @@ HTML_HEADERS = {
 PLAIN_HEADERS = {"X-Content-Type-Options": "nosniff"}
 _PAGE_PATH = re.compile(r"^(?:[a-z0-9-]+(?:/[a-z0-9-]+)*)?$")
 _RECORDS_KEPT = 512
-
-
-def incident_path(incident_id: int) -> str:
-    return f"incidents/{incident_id}"
 
 
 def _json(doc: Any) -> bytes:
