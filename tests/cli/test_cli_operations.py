@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bot.cli_operations import parse_since
+from bot.cli.commands.operations import parse_since
 from bot.core.clock import FrozenClock
 from tests.cli import run
 

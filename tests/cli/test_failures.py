@@ -84,6 +84,6 @@ def test_a_fault_of_hali_s_own_is_one_line_and_status_1(
     async def broken(*args: object) -> int:
         raise KeyError("no such thing\nsecond line")
 
-    monkeypatch.setattr(cli, "_dispatch", broken)
+    monkeypatch.setattr(cli, "_run", broken)
     code, _, err = run(capsys, "services")
     assert code == 1 and one_line(err).startswith("hali: internal error: KeyError")

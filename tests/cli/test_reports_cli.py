@@ -11,7 +11,7 @@ import pytest
 
 from bot import cli
 from bot.catalog.loader import load_catalog
-from bot.cli_reports import safe_cell
+from bot.cli.commands.reports import safe_cell
 from bot.core.reports import ReportDraft
 from bot.core.understanding import Symptom
 from bot.store.repo import Store
@@ -97,7 +97,7 @@ def test_ordinary_cells_are_left_as_they_are(value: str) -> None:
 def test_no_cell_of_the_export_starts_a_formula_whatever_the_separator(capsys: pytest.CaptureFixture[str]) -> None:
     from datetime import UTC, datetime
 
-    from bot.cli_reports import _shown_first, write_csv
+    from bot.cli.commands.reports import _shown_first, write_csv
     from bot.store.reports import ExportRow
 
     texts = [*FORMULAS, ";=1+1", "a;=1+1", "x,=1+1", "a\t=1", "line\n=1+1", "a|=1"]

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
 
-from bot.store.repo import Conflict, NotFound, Store
+from bot.cli.base import Command, Context, UsageError, actions
+from bot.store.repo import Conflict, NotFound
 from bot.store.tokens import TokenStore
 
 
@@ -24,9 +24,8 @@ def _services(value: str) -> tuple[str, ...] | None:
     return ids
 
 
-def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
-    token = sub.add_parser("token", help="tokens for the alert hooks and the operator API")
-    tsub = token.add_subparsers(dest="action", required=True, parser_class=parser_class)
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    tsub = actions(parser)
     create = tsub.add_parser("create", help="make a token; it is printed once, alone on the last line")
     create.add_argument("name")
     create.add_argument("--services", type=_services, required=True, help="ids separated by commas, or all")
@@ -39,8 +38,9 @@ def add_parser(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     revoke.add_argument("name")
 
 
-async def run(store: Store, args: argparse.Namespace, usage_error: type[Exception]) -> int:
-    tokens = TokenStore(store)
+async def run(ctx: Context, args: argparse.Namespace) -> int:
+    """Create, list or revoke a token."""
+    tokens = TokenStore(ctx.store)
     try:
         if args.action == "create":
             value = await tokens.create(args.name, args.services, hooks=args.hooks, incidents=args.incidents,
@@ -55,7 +55,7 @@ async def run(store: Store, args: argparse.Namespace, usage_error: type[Exceptio
             print(f"token {args.name} revoked")
             return 0
     except (NotFound, Conflict) as exc:
-        raise usage_error(str(exc)) from None
+        raise UsageError(str(exc)) from None
     listed = await tokens.tokens()
     if args.json:
         print(json.dumps([{
@@ -73,4 +73,4 @@ async def run(store: Store, args: argparse.Namespace, usage_error: type[Exceptio
     return 0
 
 
-__all__ = ["add_parser", "run"]
+COMMANDS = [Command("token", "tokens for the alert hooks and the operator API", _arguments, run)]

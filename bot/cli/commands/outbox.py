@@ -1,5 +1,5 @@
-"""`hali dispatch` (an extra dispatcher process), `hali outbox` (delivery counts per event) and `hali sending`
-(what the send budget is doing: queues, rate, 429s, drops, and the inbox)."""
+"""`hali outbox` (delivery counts per event) and `hali sending` (what the send budget is doing: queues, rate,
+429s, drops, and the inbox)."""
 
 from __future__ import annotations
 
@@ -8,25 +8,16 @@ import json
 import logging
 from typing import Any
 
-from bot.config import Settings
+from bot.cli.base import Command, Context
 from bot.store.budget import sending_report
 from bot.store.inbox import Inbox
-from bot.store.repo import Store
 
 log = logging.getLogger(__name__)
 
 
-def add_parsers(sub: argparse._SubParsersAction[Any]) -> None:
-    sub.add_parser("dispatch", help="run one more notification dispatcher (scaling out on PostgreSQL)")
-    outbox = sub.add_parser("outbox", help="pending, sent, failed and deactivated deliveries per event")
-    outbox.add_argument("--json", action="store_true")
-    outbox.add_argument("--limit", type=int, default=20)
-    sending = sub.add_parser("sending", help="the send budget: queues per priority, rate, 429s, drops; the inbox")
-    sending.add_argument("--json", action="store_true")
-
-
-async def outbox(store: Store, args: argparse.Namespace) -> int:
-    counts = await store.outbox.counts(limit=max(1, args.limit))
+async def outbox(ctx: Context, args: argparse.Namespace) -> int:
+    """Pending, sent, failed and deactivated deliveries per event."""
+    counts = await ctx.store.outbox.counts(limit=max(1, args.limit))
     if args.json:
         print(json.dumps([c.as_json() for c in counts], ensure_ascii=False, indent=2))
         return 0
@@ -41,7 +32,9 @@ async def outbox(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
-async def sending(store: Store, args: argparse.Namespace, settings: Settings) -> int:
+async def sending(ctx: Context, args: argparse.Namespace) -> int:
+    """The send budget: queues per priority, rate, 429s, drops; the inbox."""
+    store, settings = ctx.store, ctx.settings
     report = await sending_report(store.sessions, store.clock)
     inbox = await Inbox(store.sessions, store.engine.dialect.name, store.clock).counts()
     now = store.clock()
@@ -80,8 +73,17 @@ async def sending(store: Store, args: argparse.Namespace, settings: Settings) ->
     return 0
 
 
-async def dispatch(settings: Settings) -> int:
-    """Dispatch until SIGINT/SIGTERM; then finish the sends under way and give the rest back."""
-    from bot.run import dispatch as run_dispatcher
+def _outbox_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--limit", type=int, default=20)
 
-    return await run_dispatcher(settings)
+
+def _sending_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true")
+
+
+COMMANDS = [
+    Command("outbox", "pending, sent, failed and deactivated deliveries per event", _outbox_arguments, outbox),
+    Command("sending", "the send budget: queues per priority, rate, 429s, drops; the inbox", _sending_arguments,
+            sending),
+]

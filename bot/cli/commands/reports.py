@@ -16,13 +16,10 @@ import unicodedata
 from datetime import timedelta
 from typing import Any
 
-from bot.config import Settings
+from bot.cli.base import Command, Context, UsageError, duration
 from bot.core.reports import ServiceSummary
 from bot.services.reports import summarise
-from bot.store.repo import Store
 
-_DURATION = re.compile(r"^(\d{1,5})([mhd])$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 # A spreadsheet runs a cell as a formula when it starts with one of these, also after leading spaces
 # or invisible characters, and in a fullwidth form (＝): what matters is the first character it shows.
 _FORMULA_START = ("\t", "\r")
@@ -32,21 +29,15 @@ _INVISIBLE = frozenset(("Cc", "Cf", "Zs", "Zl", "Zp", "Mn", "Me"))
 _SEPARATOR = re.compile(r"[,;\t|\r\n]")
 
 
-def duration(value: str) -> timedelta:
-    match = _DURATION.match(value.strip().lower())
-    if match is None:
-        raise argparse.ArgumentTypeError(f"expected a duration like 30m, 1h or 7d, got {value!r}")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("target", nargs="?", help="a service id, or: export, purge")
+    parser.add_argument("--since", type=duration, default=None, help="e.g. 30m, 1h (default), 7d")
+    parser.add_argument("--json", action="store_true")
 
 
-def add_parser(sub: Any) -> None:
-    reports = sub.add_parser("reports", help="citizens' reports: summary, export, purge")
-    reports.add_argument("target", nargs="?", help="a service id, or: export, purge")
-    reports.add_argument("--since", type=duration, default=None, help="e.g. 30m, 1h (default), 7d")
-    reports.add_argument("--json", action="store_true")
-
-
-async def run(store: Store, args: argparse.Namespace, settings: Settings, usage_error: type[Exception]) -> int:
+async def run(ctx: Context, args: argparse.Namespace) -> int:
+    """Counts by symptom and the crowd signal's state; or the reports as CSV; or retention once."""
+    store = ctx.store
     reports = store.reports
     if args.target == "purge":
         result = await reports.purge()
@@ -59,7 +50,7 @@ async def run(store: Store, args: argparse.Namespace, settings: Settings, usage_
         return 0
     service_id = args.target
     if service_id is not None and service_id not in await store.service_ids():
-        raise usage_error(f"unknown service {service_id!r} (see `hali services`)")
+        raise UsageError(f"unknown service {service_id!r} (see `hali services`)")
     summaries = await summarise(store.reports, since, service_id)
     if args.json:
         print(json.dumps([summary_dict(s) for s in summaries], ensure_ascii=False, indent=2))
@@ -133,3 +124,6 @@ def write_csv(rows: list[Any]) -> None:
     for r in rows:
         writer.writerow([safe_cell(v) for v in (r.reference, r.created_at.isoformat(), r.service_id, r.symptom,
                                                  r.counted, r.flagged, r.text)])
+
+
+COMMANDS = [Command("reports", "citizens' reports: summary, export, purge", _arguments, run)]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.catalog.model import Text
+from bot.cli.base import Command, Context, UsageError, actions, parse_duration
 from bot.core.clock import EAT
 from bot.core.maintenance import BadTime, Every, next_occurrence, parse_end, parse_start
 from bot.services.probe import Prober
@@ -16,20 +16,16 @@ from bot.store.checks import CheckStore
 from bot.store.repo import Conflict, NotFound, Store
 
 
-class OperationsUsageError(Exception):
-    """Bad input: the CLI prints it on stderr and exits with status 2."""
-
-
-def add_parsers(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
-    checks = sub.add_parser("checks", help="automatic checks: run them once, or list their state")
-    csub = checks.add_subparsers(dest="action", required=True, parser_class=parser_class)
+def _checks_arguments(parser: argparse.ArgumentParser) -> None:
+    csub = actions(parser)
     run = csub.add_parser("run", help="probe now and print what each check sees (records nothing)")
     run.add_argument("service", nargs="?")
     listing = csub.add_parser("list", help="every check with its verdict, last result and uptime")
     listing.add_argument("--json", action="store_true")
 
-    maint = sub.add_parser("maintenance", help="planned maintenance windows")
-    msub = maint.add_subparsers(dest="action", required=True, parser_class=parser_class)
+
+def _maintenance_arguments(parser: argparse.ArgumentParser) -> None:
+    msub = actions(parser)
     schedule = msub.add_parser("schedule")
     schedule.add_argument("service")
     schedule.add_argument("--start", required=True, help="'2026-12-06 18:00' in East Africa Time")
@@ -44,29 +40,34 @@ def add_parsers(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     cancel = msub.add_parser("cancel")
     cancel.add_argument("id", type=int)
 
-    audit = sub.add_parser("audit", help="who changed what, and when")
-    audit.add_argument("--since", help="a duration (30m, 2h, 7d) or a date (2026-11-01)")
-    audit.add_argument("--json", action="store_true")
+
+def _audit_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--since", help="a duration (30m, 2h, 7d) or a date (2026-11-01)")
+    parser.add_argument("--json", action="store_true")
 
 
-COMMANDS = ("checks", "maintenance", "audit")
+async def checks(ctx: Context, args: argparse.Namespace) -> int:
+    """Run the automatic checks once, or list their state."""
+    return await (_checks_run(ctx.store, args) if args.action == "run" else _checks_list(ctx.store, args))
 
 
-async def dispatch(store: Store, args: argparse.Namespace) -> int:
+async def maintenance(ctx: Context, args: argparse.Namespace) -> int:
+    """Schedule, list and cancel planned maintenance windows."""
     try:
-        if args.command == "checks":
-            return await (_checks_run(store, args) if args.action == "run" else _checks_list(store, args))
-        if args.command == "maintenance":
-            return await _maintenance(store, args)
-        return await _audit(store, args)
+        return await _maintenance(ctx.store, args)
     except (NotFound, Conflict, BadTime) as exc:
-        raise OperationsUsageError(str(exc)) from None
+        raise UsageError(str(exc)) from None
+
+
+async def audit(ctx: Context, args: argparse.Namespace) -> int:
+    """Who changed what, and when."""
+    return await _audit(ctx.store, args)
 
 
 async def _checks_run(store: Store, args: argparse.Namespace) -> int:
     catalog = await store.catalog()
     if args.service is not None and args.service not in catalog:
-        raise OperationsUsageError(f"unknown service {args.service!r} (see `hali services`)")
+        raise UsageError(f"unknown service {args.service!r} (see `hali services`)")
     pairs = [(s.id, c) for s in catalog.services for c in s.checks if args.service in (None, s.id)]
     if not pairs:
         print("no checks" + (f" for {args.service}" if args.service else ""))
@@ -121,7 +122,7 @@ async def _maintenance(store: Store, args: argparse.Namespace) -> int:
     actor = "cli"
     if args.action == "schedule":
         if args.service not in await store.service_ids():
-            raise OperationsUsageError(f"unknown service {args.service!r} (see `hali services`)")
+            raise UsageError(f"unknown service {args.service!r} (see `hali services`)")
         start = parse_start(args.start, store.clock())
         end = parse_end(args.end, start)
         until = parse_start(args.until, start) if args.until else None
@@ -161,15 +162,12 @@ async def _maintenance(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
-_DURATION = re.compile(r"^(\d+)\s*([mhd])$")
-
-
 def parse_since(value: str, now: datetime) -> datetime:
     """'30m', '2h', '7d', or a date '2026-11-01' (East Africa Time midnight) or a date and time."""
-    match = _DURATION.match(value.strip())
-    if match:
-        amount, unit = int(match.group(1)), match.group(2)
-        return now - timedelta(**{{"m": "minutes", "h": "hours", "d": "days"}[unit]: amount})
+    try:
+        return now - parse_duration(value)
+    except ValueError:
+        pass
     try:
         day = datetime.strptime(value.strip(), "%Y-%m-%d")
         return day.replace(tzinfo=EAT).astimezone(UTC)
@@ -178,7 +176,7 @@ def parse_since(value: str, now: datetime) -> datetime:
     try:
         return parse_start(value, now)
     except BadTime:
-        raise OperationsUsageError(f"--since {value!r}: use a duration (30m, 2h, 7d) or a date (2026-11-01)") from None
+        raise UsageError(f"--since {value!r}: use a duration (30m, 2h, 7d) or a date (2026-11-01)") from None
 
 
 async def _audit(store: Store, args: argparse.Namespace) -> int:
@@ -198,4 +196,8 @@ async def _audit(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["COMMANDS", "OperationsUsageError", "add_parsers", "dispatch", "parse_since"]
+COMMANDS = [
+    Command("checks", "automatic checks: run them once, or list their state", _checks_arguments, checks),
+    Command("maintenance", "planned maintenance windows", _maintenance_arguments, maintenance),
+    Command("audit", "who changed what, and when", _audit_arguments, audit),
+]
