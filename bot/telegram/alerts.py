@@ -1,15 +1,16 @@
 """Handlers for alerts: /subscribe, /unsubscribe, /alerts, /quiet, deep links and the 🔔/🔕/❌ buttons.
 
-Thin like the others: parse, call `bot.services.subscriptions`, send. Callback data: "n:<service>" subscribe
-("n:*" every service), "x:<service>" stop (both from a status card), "u:<service>" remove from /alerts.
+Thin like the others: parse, call `bot.services.subscriptions`, send. Buttons (bot/core/actions.py): Follow
+(a service, or every service), Unfollow (both from a status card), RemoveAlert (in /alerts).
 """
 
 from __future__ import annotations
 
 import logging
 
-from telegram import CallbackQuery, Message, Update
+from telegram import CallbackQuery, InlineKeyboardButton, Message, Update
 
+from bot.core.actions import Action, Follow, Refresh, RemoveAlert, ShowCard, Unfollow, decode
 from bot.core.notifications import ALL_SERVICES
 from bot.core.reply import Button, Reply
 from bot.i18n import translator
@@ -78,37 +79,36 @@ async def button(update: Update, context: HaliContext) -> None:
     query = update.callback_query
     assert query is not None
     lang = await _language(update, context)
-    action, _, arg = (query.data or "").partition(":")
+    action = decode(query.data)
     message = query.message
-    if not isinstance(message, Message) or not arg:
+    if not isinstance(message, Message) or not isinstance(action, Follow | Unfollow | RemoveAlert):
         return await io.expired(context, query, lang)
     if not await io.may_change_chat(context, query, lang):
         return None
     chat_id = message.chat.id
     engine = context.hali.engine
     subscriptions = engine.subscriptions
-    if action == "u":
-        reply = await subscriptions.remove_from_list(chat_id, arg, lang)
+    service_id, on = action.service_id, isinstance(action, Follow)
+    if isinstance(action, RemoveAlert):
+        reply = await subscriptions.remove_from_list(chat_id, service_id, lang)
         return await io.edit(context, query, reply, lang)
-    if action in ("n", "x") and arg != ALL_SERVICES and _is_report_answer(message):
+    if service_id != ALL_SERVICES and _is_report_answer(message):
         # Under a report's acknowledgment: keep its text (the reference), flip only the button.
-        state = await subscriptions.toggle(chat_id, arg, lang, on=action == "n")
+        state = await subscriptions.toggle(chat_id, service_id, lang, on=on)
         if state is None:
             return await io.expired(context, query, lang)
         await io.answer(context, query, texts.subscribed_toast(translator(lang), state))
-        _flip_button(context, message, arg, action == "n", lang)
+        _flip_button(context, message, service_id, on, lang)
         return None
-    if action == "n" and (arg == ALL_SERVICES or _looks_like_choice(message)):
-        return await io.edit(context, query, await subscriptions.subscribe_id(chat_id, arg, lang), lang)
-    if action in ("n", "x"):
-        state = await subscriptions.toggle(chat_id, arg, lang, on=action == "n")
-        card = await engine.card(arg, lang, chat_id=chat_id) if state is not None else None
-        if card is None or state is None:
-            return await io.expired(context, query, lang)
-        await io.answer(context, query, texts.subscribed_toast(translator(lang), state))
-        _edit_quietly(context, query, card)
-        return None
-    return await io.expired(context, query, lang)
+    if on and (service_id == ALL_SERVICES or _looks_like_choice(message)):
+        return await io.edit(context, query, await subscriptions.subscribe_id(chat_id, service_id, lang), lang)
+    state = await subscriptions.toggle(chat_id, service_id, lang, on=on)
+    card = await engine.card(service_id, lang, chat_id=chat_id) if state is not None else None
+    if card is None or state is None:
+        return await io.expired(context, query, lang)
+    await io.answer(context, query, texts.subscribed_toast(translator(lang), state))
+    _edit_quietly(context, query, card)
+    return None
 
 
 def _looks_like_choice(message: Message) -> bool:
@@ -116,7 +116,7 @@ def _looks_like_choice(message: Message) -> bool:
     markup = message.reply_markup
     if markup is None:
         return True
-    return not any(str(b.callback_data or "").startswith("r:") for row in markup.inline_keyboard for b in row)
+    return not any(isinstance(_action(b), Refresh) for row in markup.inline_keyboard for b in row)
 
 
 def _is_report_answer(message: Message) -> bool:
@@ -124,9 +124,15 @@ def _is_report_answer(message: Message) -> bool:
     markup = message.reply_markup
     if markup is None:
         return False
-    data = [str(b.callback_data or "") for row in markup.inline_keyboard for b in row]
-    return (len(data) == 2 and data[0].startswith("s:") and data[1][:2] in ("n:", "x:")
-            and data[0][2:] == data[1][2:])
+    match [_action(b) for row in markup.inline_keyboard for b in row]:
+        case [ShowCard(shown), Follow(followed) | Unfollow(followed)]:
+            return shown == followed
+    return False
+
+
+def _action(button: InlineKeyboardButton) -> Action | None:
+    data = button.callback_data
+    return decode(data) if isinstance(data, str) else None
 
 
 def _flip_button(context: HaliContext, message: Message, service_id: str, on: bool, lang: str) -> None:

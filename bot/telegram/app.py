@@ -20,6 +20,7 @@ from telegram.ext import (
 
 from bot.app import App
 from bot.config import ConfigError, Settings
+from bot.core.actions import Follow, RemoveAlert, ReportStart, ReportStep, Unfollow, matches
 from bot.core.budget import SendBudget
 from bot.core.understanding import Intent
 from bot.i18n import translator
@@ -112,8 +113,8 @@ def add_handlers(application: HaliApplication) -> None:
     application.add_handler(CommandHandler("quiet", alerts.quiet_command, filters=~edited))
     application.add_handler(MessageHandler(filters.COMMAND & ~edited, handlers.unknown_command))
     application.add_handler(MessageHandler(~filters.TEXT & ~edited, handlers.other_message))
-    application.add_handler(CallbackQueryHandler(reports.flow_button, pattern=r"^r[pf]:"))
-    application.add_handler(CallbackQueryHandler(alerts.button, pattern=r"^[nxu]:"))
+    application.add_handler(CallbackQueryHandler(reports.flow_button, pattern=matches(ReportStart, ReportStep)))
+    application.add_handler(CallbackQueryHandler(alerts.button, pattern=matches(Follow, Unfollow, RemoveAlert)))
     application.add_handler(CallbackQueryHandler(handlers.button))
     application.add_error_handler(handlers.error_handler)
     operators.add_operator_handlers(application)  # group -2: only HALI_ADMIN_IDS reach them

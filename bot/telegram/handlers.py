@@ -10,6 +10,7 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot import render
+from bot.core.actions import ChooseLanguage, Forget, Refresh, ServicesList, ShowCard, decode
 from bot.core.budget import SendError
 from bot.core.understanding import Intent
 from bot.i18n import LANGUAGES, choose_language, translator
@@ -192,34 +193,36 @@ async def button(update: Update, context: HaliContext) -> None:
     """Inline buttons: refresh a card, pick a service, choose a language, confirm erasure."""
     query = update.callback_query
     assert query is not None
-    data = query.data or ""
     stored = await _remember(update, context)
     lang = choose_language(stored=stored, detected=None, telegram_code=_telegram_language(update))
-    action, _, arg = data.partition(":")
     engine = context.hali.engine
     chat_id = query.message.chat.id if query.message is not None else None
-    if action == "r":
-        reply = await engine.card(arg, lang, chat_id=chat_id)
-        if reply is None:
-            return await io.expired(context, query, lang)
-        return await io.edit(context, query, reply, lang, note_unchanged=True)
-    if action == "s":
-        reply = await engine.card(arg, lang, chat_id=chat_id)
-        return await io.edit(context, query, reply, lang) if reply else await io.expired(context, query, lang)
-    if action == "sv" and not arg:
-        return await io.edit(context, query, await engine.services_list(lang), lang)
-    if action in ("l", "f") and not await io.may_change_chat(context, query, lang):
+    action = decode(query.data)
+    match action:
+        case Refresh(service_id):
+            reply = await engine.card(service_id, lang, chat_id=chat_id)
+            if reply is None:
+                return await io.expired(context, query, lang)
+            return await io.edit(context, query, reply, lang, note_unchanged=True)
+        case ShowCard(service_id):
+            reply = await engine.card(service_id, lang, chat_id=chat_id)
+            return await io.edit(context, query, reply, lang) if reply else await io.expired(context, query, lang)
+        case ServicesList():
+            return await io.edit(context, query, await engine.services_list(lang), lang)
+    if chat_id is None or not isinstance(action, ChooseLanguage | Forget):
+        return await io.expired(context, query, lang)
+    if not await io.may_change_chat(context, query, lang):
         return None
-    if action == "l" and arg in LANGUAGES and query.message is not None:
-        await context.hali.store.set_language(query.message.chat.id, arg)
-        return await io.edit(context, query, render.language_set(translator(arg)), arg)
-    if action == "f" and arg in ("yes", "no") and query.message is not None:
-        t = translator(lang)
-        if arg == "yes":
-            await context.hali.store.forget_user(query.message.chat.id)
+    match action:
+        case ChooseLanguage(chosen) if chosen in LANGUAGES:
+            await context.hali.store.set_language(chat_id, chosen)
+            return await io.edit(context, query, render.language_set(translator(chosen)), chosen)
+        case Forget(confirmed=True):
+            await context.hali.store.forget_user(chat_id)
             log.info("a chat erased its data")
-            return await io.edit(context, query, render.forgotten(t), lang)
-        return await io.edit(context, query, render.forget_cancelled(t), lang)
+            return await io.edit(context, query, render.forgotten(translator(lang)), lang)
+        case Forget(confirmed=False):
+            return await io.edit(context, query, render.forget_cancelled(translator(lang)), lang)
     await io.expired(context, query, lang)
 
 

@@ -21,6 +21,7 @@ from telegram import CallbackQuery, Update
 from telegram.ext import ApplicationHandlerStop, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.catalog.model import Service, Text
+from bot.core.actions import OperatorStep, decode, matches
 from bot.core.maintenance import MAX_WINDOW, BadTime, parse_end, parse_start
 from bot.core.status import INCIDENT_STATES, Incident, State
 from bot.i18n import Translator, choose_language, translator
@@ -79,7 +80,7 @@ def add_operator_handlers(application: HaliApplication) -> None:
                            ("cancel", cancel_command), ("who", who_command), ("reports", reports_command)):
         application.add_handler(CommandHandler(name, callback, filters=operators), group=-2)
     application.add_handler(MessageHandler(operators & filters.TEXT & ~filters.COMMAND, text_input), group=-2)
-    application.add_handler(CallbackQueryHandler(button, pattern=r"^op:"), group=-2)
+    application.add_handler(CallbackQueryHandler(button, pattern=matches(OperatorStep)), group=-2)
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -312,14 +313,14 @@ async def button(update: Update, context: HaliContext) -> None:
     assert query is not None
     t = await _translator(update, context)
     flow = _flow(context)
-    parts = (query.data or "").split(":", 3)
+    action = decode(query.data)
     user_id = query.from_user.id
-    if (len(parts) != 4 or user_id not in context.hali.settings.admin_ids or flow is None
-            or parts[1] != flow.token or parts[2] != str(flow.index)):
+    if (not isinstance(action, OperatorStep) or user_id not in context.hali.settings.admin_ids or flow is None
+            or action.token != flow.token or action.index != flow.index):
         await io.expired(context, query, t.lang)
         _stop()
-    assert flow is not None
-    value = parts[3]
+    assert flow is not None and isinstance(action, OperatorStep)
+    value = action.value
     if value == "cancel":
         _drop(context)
         await io.edit(context, query, R.cancelled(t), t.lang)

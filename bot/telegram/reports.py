@@ -17,6 +17,7 @@ from dataclasses import replace
 from telegram import CallbackQuery, Chat, Message, Update
 from telegram.ext import ApplicationHandlerStop
 
+from bot.core.actions import ReportOp, ReportStart, ReportStep, decode
 from bot.core.periodic import every
 from bot.core.reports import MAX_TEXT, ReportDraft, ReportFlow, Step, new_nonce
 from bot.core.understanding import Symptom
@@ -120,41 +121,41 @@ async def flow_text(update: Update, context: HaliContext) -> None:
 
 
 async def flow_button(update: Update, context: HaliContext) -> None:
-    """Buttons "rp:<service>" (on every card) and "rf:<nonce>:…" (the flow's own)."""
+    """⚠️ Report a problem (on every card) and the flow's own buttons (tied to the flow by its nonce)."""
     query = update.callback_query
     assert query is not None
     chat = update.effective_chat
     stored = await context.hali.store.touch_user(chat.id) if chat else None
     lang = choose_language(stored=stored, detected=None, telegram_code=_telegram_language(update))
     t = translator(lang)
-    action, _, rest = (query.data or "").partition(":")
-    if action == "rp":
-        await _card_button(context, query, t, rest)
+    action = decode(query.data)
+    if isinstance(action, ReportStart):
+        await _card_button(context, query, t, action.service_id)
         return
-    nonce, _, rest = rest.partition(":")
-    op, _, arg = rest.partition(":")
     message = query.message
     reports = context.hali.reports
     flow = await reports.flow(message.chat.id) if message is not None else None
-    if flow is None or flow.nonce != nonce or not isinstance(message, Message):
+    if (not isinstance(action, ReportStep) or flow is None or flow.nonce != action.nonce
+            or not isinstance(message, Message)):
         await io.expired(context, query, lang)
         return
-    if op == "x":
+    op, arg = action.op, action.arg
+    if op is ReportOp.CANCEL:
         await reports.end_flow(flow.chat_id)
         log.info("report flow cancelled")
         await io.edit(context, query, render.cancelled(t), lang)
         return
     snapshot = await context.hali.engine.board.snapshot()
-    if op == "s" and flow.step is Step.SERVICE and snapshot.catalog.get(arg) is not None:
+    if op is ReportOp.SERVICE and flow.step is Step.SERVICE and snapshot.catalog.get(arg) is not None:
         await _to_symptom(context, t, flow, arg, query=query)
         return
-    if op == "y" and flow.step is Step.SYMPTOM and arg in Symptom.__members__.values():
+    if op is ReportOp.SYMPTOM and flow.step is Step.SYMPTOM and arg in Symptom.__members__.values():
         await _to_details(context, t, replace(flow, symptom=Symptom(arg)), query)
         return
-    if op == "k" and flow.step is Step.DETAILS:
+    if op is ReportOp.SKIP and flow.step is Step.DETAILS:
         await _to_follow_up(context, t, replace(flow, text=None), query=query)
         return
-    if op == "f" and flow.step is Step.FOLLOW_UP and arg in ("0", "1"):
+    if op is ReportOp.FOLLOW_UP and flow.step is Step.FOLLOW_UP and arg in ("0", "1"):
         await _submit(context, t, flow, arg == "1", query)
         return
     await io.expired(context, query, lang)
@@ -266,7 +267,7 @@ async def _show(context: HaliContext, reply: Reply, t: Translator, *, message: M
                 query: CallbackQuery | None = None) -> None:
     """A new message when the step follows a typed message; an edit when it follows a button."""
     if query is not None:
-        if query.data and query.data.startswith("rp:"):
+        if isinstance(decode(query.data), ReportStart):
             await io.answer(context, query)
             io.send_new(context, query, reply)
             return
