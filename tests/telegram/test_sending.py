@@ -25,6 +25,7 @@ from sqlalchemy import select
 from bot.app import Jobs, assemble
 from bot.catalog.model import Text
 from bot.config import Settings
+from bot.core.actions import Refresh, encode
 from bot.core.status import State
 from bot.run import budget_jobs
 from bot.services.sending import shared_budget
@@ -117,13 +118,16 @@ async def test_a_button_is_answered_at_once_however_long_the_queue(sqlite_store:
             for chat in range(100, 250):
                 api.text_message(chat, "ecitizen iko down?")  # five seconds of answers queued
             await until(lambda: len(answers(api)) > 10)
-            pressed = time.monotonic()
-            update = api.callback_query(7, "r:kra", card.message_id or 0)
+            before = len(answers(api))
+            update = api.callback_query(7, encode(Refresh("kra")), card.message_id or 0)
             query = update["callback_query"]["id"]
-            await until(lambda: any(r.callback_query_id == query for r in api.sent), within=10)
-            waited = time.monotonic() - pressed
+            await until(lambda: any(r.callback_query_id == query for r in api.sent), within=30)
+            # Counted in messages, not seconds: a busy machine slows both alike. The queue ahead held
+            # about 140 answers, five seconds of them; the press waited for none of them but those
+            # already handed to Telegram (a second's worth at most).
+            overtaken = len(answers(api)) - before
             assert len(answers(api)) < 150, "the queue was still long"
-        assert waited < 1.5, f"the button waited {waited:.1f} s"
+        assert overtaken <= 30, f"the button waited behind {overtaken} answers"
 
 
 async def test_several_refresh_presses_make_one_edit(sqlite_store: Store) -> None:
