@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 
 from bot.core.exclusive import Exclusive
+from tests.waiting import until
 
 
 class ScriptedLease:
@@ -46,14 +46,6 @@ class Job:
             await asyncio.Event().wait()
         finally:
             self.running -= 1
-
-
-async def until(condition: Callable[[], bool], what: str) -> None:
-    for _ in range(2000):
-        if condition():
-            return
-        await asyncio.sleep(0.001)
-    raise AssertionError(f"never happened: {what}")
 
 
 async def test_the_job_runs_while_the_lease_is_held_and_stops_when_it_is_lost() -> None:

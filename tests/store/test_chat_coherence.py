@@ -8,7 +8,7 @@ the minute's memory running out.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +22,7 @@ from bot.store.chats import ChatListener, ChatState, ListenConnection
 from bot.store.repo import Store
 from bot.store.reports import ReportStore
 from tests.conftest import _reset
+from tests.waiting import until
 
 
 @dataclass
@@ -32,15 +33,6 @@ class Replica:
     task: asyncio.Task[None]
     reads: list[list[int]]  # the chats of each read
     listening: list[Any]  # its listening connections, the last one in use
-
-
-async def until(condition: Callable[[], bool], what: str) -> None:
-    """Wait for something another connection delivers (a notice, a reconnection), at most 5 s."""
-    for _ in range(5000):
-        if condition():
-            return
-        await asyncio.sleep(0.001)
-    raise AssertionError(f"never happened: {what}")
 
 
 async def replica(url: str, clock: FrozenClock, name: str) -> Replica:

@@ -14,6 +14,7 @@ from bot.core.exclusive import Exclusive
 from bot.run import once_per_deployment
 from bot.store.checks import Lease
 from bot.store.repo import Store
+from tests.waiting import until
 
 TTL = timedelta(seconds=30)
 
@@ -34,14 +35,6 @@ class Job:
             finally:
                 self.running.remove(replica)
         return run
-
-
-async def until(condition: Callable[[], bool], what: str) -> None:
-    for _ in range(5000):
-        if condition():
-            return
-        await asyncio.sleep(0.001)
-    raise AssertionError(f"never happened: {what}")
 
 
 @pytest.fixture

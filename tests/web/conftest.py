@@ -80,3 +80,15 @@ async def client(web_app: web.Application) -> AsyncIterator[TestClient[web.Reque
 
 async def refresh(web_app: web.Application) -> None:
     await web_app[PUBLISHER].refresh()
+
+
+@pytest.fixture
+async def app_on_each_store(store: Store) -> App:
+    """The app on SQLite and on PostgreSQL, without the board's cache: for what writes to the store."""
+    return assemble(Settings(), store, cache_seconds=0)
+
+
+@pytest.fixture
+async def client_on_each_store(app_on_each_store: App) -> AsyncIterator[TestClient[web.Request, web.Application]]:
+    async with TestClient(TestServer(public_app(app_on_each_store))) as c:
+        yield c

@@ -5,36 +5,32 @@ Run on SQLite and PostgreSQL: the hooks write through the store like the CLI doe
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-from bot.app import App, assemble
-from bot.config import Settings
+from bot.app import App
 from bot.core.clock import FrozenClock
 from bot.core.status import Source, State
 from bot.core.watcher import StatusWatcher
 from bot.store.alerts import AlertStore
 from bot.store.repo import Store
 from bot.store.tokens import TokenStore
-from bot.web import public_app
 from tests.fakes.monitoring import UPTIME_KUMA_TEST, alertmanager, grafana, prometheus_alert, uptime_kuma
 
 Client = TestClient[web.Request, web.Application]
 
 
 @pytest.fixture
-async def hali(store: Store) -> App:
-    return assemble(Settings(), store, cache_seconds=0)
+def hali(app_on_each_store: App) -> App:
+    return app_on_each_store
 
 
 @pytest.fixture
-async def client(hali: App) -> AsyncIterator[Client]:
-    async with TestClient(TestServer(public_app(hali))) as c:
-        yield c
+def client(client_on_each_store: Client) -> Client:
+    return client_on_each_store
 
 
 @pytest.fixture

@@ -2,33 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-from bot.app import App, assemble
+from bot.app import App
 from bot.catalog.model import Text
-from bot.config import Settings
 from bot.core.status import Source, State
 from bot.store.repo import Store
 from bot.store.tokens import TokenStore
-from bot.web import public_app
 
 Client = TestClient[web.Request, web.Application]
 
 
 @pytest.fixture
-async def hali(store: Store) -> App:
-    return assemble(Settings(), store, cache_seconds=0)
+def hali(app_on_each_store: App) -> App:
+    return app_on_each_store
 
 
 @pytest.fixture
-async def client(hali: App) -> AsyncIterator[Client]:
-    async with TestClient(TestServer(public_app(hali))) as c:
-        yield c
+def client(client_on_each_store: Client) -> Client:
+    return client_on_each_store
 
 
 @pytest.fixture
