@@ -99,7 +99,8 @@ class Score:
     def line(self) -> str:
         if not self.n:
             return "no messages"
-        share = lambda v: f"{v / self.n:.3f}"  # noqa: E731
+        # Four decimals and the count: 241/246 is 0.9797, which three decimals would round up to 0.980.
+        share = lambda v: f"{v / self.n:.4f} ({v}/{self.n})"  # noqa: E731
         return (f"intent {share(self.intent)}  service {share(self.service)}  language {share(self.language)}  "
                 f"all three {share(self.all_three)}  (n={self.n})")
 
