@@ -104,7 +104,7 @@ class StatusBoard:
         return self._snapshot
 
     def invalidate(self) -> None:
-        self._taken = 0.0
+        self._taken = float("-inf")
 
     async def _refresh(self) -> Snapshot:
         try:
