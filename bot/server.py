@@ -83,7 +83,8 @@ def bot_server(app: App, front: TelegramFront, budget: SendBudget, metrics: Metr
     readiness = Readiness(app.store, bot_api_age=bot_api_age, ask_bot_api=front.application.bot.get_me)
     webhook = None
     if settings.webhook_url is not None and settings.webhook_secret is not None:
-        webhook = WebhookReceiver(front.inbox, settings.webhook_secret, front.worker.wake, metrics.count_webhook)
+        webhook = WebhookReceiver(front.inbox, settings.webhook_secret, front.worker.wake, metrics.count_webhook,
+                                  direct=front.worker.take)
     root = http_app(app, metrics=metrics, readiness=readiness, webhook=webhook, webhook_path=settings.webhook_path)
     chosen = settings.http_port if port is None else port
     if chosen is None:

@@ -6,10 +6,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from bot.catalog.model import Catalog, Service
+from bot.core.clock import Clock, system_clock
 from bot.core.status import EffectiveStatus, Incident, Signal, effective_status, incident_signals
 
 if TYPE_CHECKING:
@@ -49,6 +51,8 @@ class Snapshot:
     statuses: dict[str, EffectiveStatus]
     checks: Mapping[str, CheckView] = field(default_factory=dict)
     planned: Mapping[str, tuple[Occurrence, ...]] = field(default_factory=dict)
+    taken_at: datetime | None = None  # when it was read from the store
+    stale: bool = False  # the store did not answer the latest refresh: this is the last one it gave
 
     def status(self, service_id: str) -> EffectiveStatus:
         return self.statuses[service_id]
@@ -59,7 +63,12 @@ class Snapshot:
 
 
 class StatusBoard:
-    """Serves snapshots no older than `max_age` seconds; one refresh at a time, however many readers."""
+    """Serves snapshots no older than `max_age` seconds; one refresh at a time, however many readers.
+
+    With `keep_last`, a refresh that fails serves the last good snapshot, marked stale, for
+    `retry_after` seconds before the store is asked again (so that a store that hangs holds up one
+    reader, not every one in turn); without one ever taken, the failure is raised.
+    """
 
     def __init__(
         self,
@@ -68,26 +77,50 @@ class StatusBoard:
         max_age: float = 2.0,
         providers: Sequence[SignalProvider] = (),
         details: DetailProvider | None = None,
+        keep_last: bool = False,
+        retry_after: float = 5.0,
+        clock: Clock = system_clock,
     ) -> None:
         self.source = source
         self.providers = tuple(providers)
         self.details = details
         self.max_age = max_age
+        self.keep_last = keep_last
+        self.retry_after = retry_after
+        self.clock = clock
         self._snapshot: Snapshot | None = None
+        self._good: Snapshot | None = None
         self._taken = 0.0
+        self._fresh_for = max_age
         self._lock = asyncio.Lock()
 
     async def snapshot(self) -> Snapshot:
-        if self._snapshot is not None and time.monotonic() - self._taken < self.max_age:
+        if self._snapshot is not None and time.monotonic() - self._taken < self._fresh_for:
             return self._snapshot
         async with self._lock:
-            if self._snapshot is None or time.monotonic() - self._taken >= self.max_age:
-                self._snapshot = await self._build()
+            if self._snapshot is None or time.monotonic() - self._taken >= self._fresh_for:
+                self._snapshot = await self._refresh()
                 self._taken = time.monotonic()
         return self._snapshot
 
     def invalidate(self) -> None:
-        self._taken = 0.0
+        self._taken = float("-inf")
+
+    async def _refresh(self) -> Snapshot:
+        try:
+            built = await self._build()
+        except Exception:
+            if not self.keep_last or self._good is None:
+                raise
+            if not self._snapshot or not self._snapshot.stale:
+                log.warning("the status store did not answer; serving the snapshot of %s",
+                            self._good.taken_at, exc_info=True)
+            self._fresh_for = self.retry_after
+            return replace(self._good, stale=True)
+        if self._snapshot is not None and self._snapshot.stale:
+            log.info("the status store answers again; snapshots are fresh")
+        self._good, self._fresh_for = built, self.max_age
+        return built
 
     async def _build(self) -> Snapshot:
         catalog = await self.source.catalog()
@@ -114,9 +147,10 @@ class StatusBoard:
             )
             for s in catalog.services
         }
+        taken_at = self.clock()
         if self.details is None or views is None:
-            return Snapshot(catalog, statuses)
-        return Snapshot(catalog, statuses, views, await self.details.planned(catalog))
+            return Snapshot(catalog, statuses, taken_at=taken_at)
+        return Snapshot(catalog, statuses, views, await self.details.planned(catalog), taken_at=taken_at)
 
 
 def _checks_have_run(views: Mapping[str, CheckView] | None, service_id: str) -> bool:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.catalog.model import GROUPS, Ambiguity, Service
 from bot.core.actions import ChooseLanguage, Forget, Refresh, ServicesList, ShowCard, encode
 from bot.core.board import Snapshot
+from bot.core.clock import EAT
 from bot.core.reply import TELEGRAM_TEXT_LIMIT, Button, Reply, e, fit, to_plain
 from bot.core.status import EffectiveStatus
 from bot.i18n import Translator
@@ -47,6 +48,7 @@ def status_card(
     subscribed: bool = False,
     channel: str | None = None,
     incident_link: Callable[[int], str] | None = None,
+    stale_since: datetime | None = None,
 ) -> Reply:
     """The answer to "is X down?": state, since when, from where, what is known, what to do.
 
@@ -54,7 +56,8 @@ def status_card(
     `subscribed` says whether this chat gets alerts for the service; the card's notify button
     shows that state ("Notify me" / "Stop notifications") and flips it. During a known problem the
     card links to the public `channel`, where every update is posted, and `incident_link` gives the
-    address of the incident's public record (HALI_PUBLIC_URL), which the card links to.
+    address of the incident's public record (HALI_PUBLIC_URL), which the card links to. `stale_since`:
+    the store did not answer, and the state shown is the one read then.
     """
     name = service_name(t, service)
     lines = [f"{state_icon(status)} <b>{name}</b>: {e(state_name(t, status))}"]
@@ -89,7 +92,10 @@ def status_card(
         lines.extend(extra)
     lines.extend(workaround_lines(t, service, status))
     lines.append("")
-    lines.append(t._("<i>As of {clock} EAT</i>", clock=t.time(now)))
+    if stale_since is not None:
+        lines.append(stale_note(t, stale_since, now))
+    else:
+        lines.append(t._("<i>As of {clock} EAT</i>", clock=t.time(now)))
     buttons: tuple[tuple[Button, ...], ...] = (
         (Button(t._("🔄 Refresh"), data=encode(Refresh(service.id))), notify_button(t, service.id, subscribed)),
         (report_button(t, service.id),),
@@ -152,6 +158,8 @@ def services_list(t: Translator, snapshot: Snapshot, now: datetime) -> Reply:
     lines.append(t._("⚪ no problems known · 🟡 degraded · 🟠 partial outage · 🔴 major outage · "
                      "🔧 maintenance"))
     lines.append(t._("Ask about one, e.g. <code>/status kra</code>."))
+    if snapshot.stale and snapshot.taken_at is not None:
+        lines += ["", stale_note(t, snapshot.taken_at, now)]
     return Reply(fit("\n".join(lines)))
 
 
@@ -171,6 +179,8 @@ def problems(t: Translator, snapshot: Snapshot, now: datetime) -> Reply:
         lines.append("")
         lines.append(t._("All others: no problems known."))
     lines.append(t._("Send the name of a service for details, or /services for the full list."))
+    if snapshot.stale and snapshot.taken_at is not None:
+        lines += ["", stale_note(t, snapshot.taken_at, now)]
     buttons = tuple(
         (Button(s.name.get(t.lang), data=encode(ShowCard(s.id))),) for s in troubled[:8]
     )
@@ -360,3 +370,25 @@ def too_long(t: Translator) -> str:
 
 def error_message(t: Translator) -> Reply:
     return Reply(t._("Sorry, something went wrong on our side. Please try again in a minute."))
+
+
+# --- when the store does not answer ---------------------------------------------------------------
+
+
+def stale_note(t: Translator, taken_at: datetime, now: datetime) -> str:
+    """Under a state read before the store stopped answering: how old it is."""
+    same_day = now - taken_at < timedelta(hours=20) and taken_at.astimezone(EAT).date() == now.astimezone(EAT).date()
+    clock = t.time(taken_at) if same_day else t.date_time(taken_at)
+    return t._("Hali cannot reach its records just now: this is the state as of {clock} EAT ({ago}).",
+               clock=clock, ago=e(t.ago(taken_at, now)))
+
+
+def store_away(t: Translator) -> Reply:
+    """A question the store must answer, and it does not (no earlier state to show)."""
+    return Reply(t._("Hali cannot reach its records just now; try again in a few minutes."))
+
+
+def change_not_saved(t: Translator) -> Reply:
+    """A subscription, language, quiet hours, erasure or report step the store did not confirm."""
+    return Reply(t._("Sorry, Hali could not save that just now, and nothing was changed. Please try again "
+                     "in a minute."))

@@ -5,6 +5,7 @@ The Telegram handlers, `hali ask` and `hali chat` all go through here, so every 
 
 from __future__ import annotations
 
+import logging
 from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,9 @@ from bot.render import Reply
 from bot.render import notify as notify_texts
 from bot.render.checks import card_extra, dependency_lines, maintenance_lines
 from bot.services.subscriptions import Subscriptions, SubscriptionStore
+from bot.store.errors import STORE_FAILURES
+
+log = logging.getLogger(__name__)
 
 # Long messages are answered from their beginning; nobody asks about a service in paragraph ten.
 MAX_TEXT = 1000
@@ -72,10 +76,17 @@ class Engine:
             raise RuntimeError("this engine has no subscription store")
         return Subscriptions(self.board, self.outbox, self.understander)
 
-    async def _subscribed(self, chat_id: int | None, service_id: str | None) -> bool:
+    async def _subscribed(self, snapshot: Snapshot, chat_id: int | None, service_id: str | None) -> bool:
+        """Whether the card's button says "Stop notifications"; not known while the store is away."""
         if chat_id is None or service_id is None or self.outbox is None:
             return False
-        return await self.outbox.is_subscribed(chat_id, service_id)
+        if snapshot.stale:
+            return False  # the store did not answer the board just now: do not wait for it again
+        try:
+            return await self.outbox.is_subscribed(chat_id, service_id)
+        except STORE_FAILURES:
+            log.warning("could not read a chat's subscriptions; the card offers to subscribe")
+            return False
 
     def understander(self, catalog: Catalog) -> Understander:
         # The catalogue object only changes when the services change, so this rebuilds rarely.
@@ -116,7 +127,7 @@ class Engine:
             self.answered[u.intent.value, lang] += 1
             return Answer(u.intent, u.service, lang, reply, u.symptom)
         self.answered[u.intent.value, lang] += 1
-        reply = self._reply(t, snapshot, u, subscribed=await self._subscribed(chat_id, u.service))
+        reply = self._reply(t, snapshot, u, subscribed=await self._subscribed(snapshot, chat_id, u.service))
         return Answer(u.intent, u.service, lang, reply, u.symptom, u.unsure)
 
     def _reply(self, t: Translator, snapshot: Snapshot, u: Understanding, *, subscribed: bool = False) -> Reply:
@@ -183,7 +194,7 @@ class Engine:
         service_id, candidates = understander.match_service(arg[:MAX_TEXT])
         if service_id is not None:
             return service_id, self._card(t, snapshot, snapshot.catalog[service_id], self.clock(),
-                                          subscribed=await self._subscribed(chat_id, service_id))
+                                          subscribed=await self._subscribed(snapshot, chat_id, service_id))
         u = understander.understand(arg[:MAX_TEXT])
         if u.ambiguous is not None:
             return None, render.which_one(t, u.ambiguous, _services(snapshot.catalog, u.ambiguous.services))
@@ -197,7 +208,7 @@ class Engine:
         if service is None:
             return None
         return self._card(translator(lang), snapshot, service, self.clock(),
-                          subscribed=await self._subscribed(chat_id, service_id))
+                          subscribed=await self._subscribed(snapshot, chat_id, service_id))
 
     async def workarounds(self, service_id: str, lang: str) -> Reply | None:
         snapshot = await self.board.snapshot()
@@ -219,13 +230,15 @@ def _render_card(t: Translator, snapshot: Snapshot, service: Service, now: datet
     """The status card, with the dependency, maintenance and check lines the snapshot knows."""
     extra = card_extra(t, snapshot, service.id, now)
     return render.status_card(t, service, snapshot.status(service.id), now, extra, subscribed=subscribed,
-                              channel=channel, incident_link=incident_link)
+                              channel=channel, incident_link=incident_link,
+                              stale_since=snapshot.taken_at if snapshot.stale else None)
 
 
 def _workaround_extra(t: Translator, snapshot: Snapshot, service: Service, now: datetime) -> list[str]:
     """What "what can I do instead?" says about the state besides its own: dependencies, maintenance."""
+    stale = [render.stale_note(t, snapshot.taken_at, now)] if snapshot.stale and snapshot.taken_at else []
     return dependency_lines(t, snapshot, service.id) + maintenance_lines(
-        t, snapshot.planned.get(service.id, ()), now)
+        t, snapshot.planned.get(service.id, ()), now) + stale
 
 
 def _services(catalog: Catalog, ids: tuple[str, ...] | list[str]) -> list[Service]:

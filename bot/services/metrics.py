@@ -40,7 +40,8 @@ log = logging.getLogger(__name__)
 # An answer waits for its turn in the send budget: from tens of milliseconds to HALI_REPLY_MAX_WAIT.
 ANSWER_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 600.0)
 CHECK_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
-WEBHOOK_OUTCOMES = ("accepted", "duplicate", "no_secret", "wrong_secret", "malformed", "store_error")
+WEBHOOK_OUTCOMES = ("accepted", "duplicate", "no_secret", "wrong_secret", "malformed", "store_error",
+                    "from_memory")
 REPORT_WINDOW = timedelta(hours=1)
 SCRAPE_STORE_TIMEOUT = 3.0
 

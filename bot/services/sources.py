@@ -61,7 +61,7 @@ class CardDetails:
 def make_board(store: Store, *, max_age: float = 2.0, extra: Sequence[SignalProvider] = ()) -> StatusBoard:
     """The board the bot and the CLI read: maintenance, monitoring, checks, and any `extra` source (reports)."""
     return StatusBoard(
-        store, max_age=max_age,
+        store, max_age=max_age, keep_last=True, clock=store.clock,
         providers=(MaintenanceSignals(store), MonitoringSignals(store), CheckSignals(store), *extra),
         details=CardDetails(store),
     )

@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock, system_clock
 from bot.store.db import insert_ignore
+from bot.store.errors import saving
 from bot.store.models import ReportFlowRow, SubscriptionRow, UserRow, UTCDateTime
 
 log = logging.getLogger(__name__)
@@ -265,10 +266,11 @@ async def changing(sessions: async_sessionmaker[AsyncSession], cache: ChatCache 
     With a shared cache the change is announced to the other processes, delivered when it commits.
     """
     try:
-        async with sessions.begin() as session:
-            yield session
-            if cache is not None and cache.shared:
-                await session.execute(select(func.pg_notify(CHANNEL, str(chat_id))))
+        with saving():
+            async with sessions.begin() as session:
+                yield session
+                if cache is not None and cache.shared:
+                    await session.execute(select(func.pg_notify(CHANNEL, str(chat_id))))
     finally:
         if cache is not None:
             cache.drop(chat_id)

@@ -347,7 +347,8 @@ class Outbox:
     async def set_quiet(self, chat_id: int, hours: tuple[int, int] | None, language: str) -> None:
         """Set or clear quiet hours; clearing releases whatever is held for them."""
         now = self.clock()
-        async with self.sessions.begin() as session:
+        # Through `changing` for its NotSaved; quiet hours are not in the chat cache: nothing to drop.
+        async with changing(self.sessions, None, chat_id) as session:
             subscriber = await session.get(SubscriberRow, chat_id)
             if subscriber is None:
                 subscriber = SubscriberRow(chat_id=chat_id, language=language, active=True, created_at=now)

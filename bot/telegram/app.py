@@ -82,7 +82,8 @@ def telegram_front(app: App, budget: SendBudget, *, concurrency: int = 32, poll_
     inbox = Inbox(app.store.sessions, app.store.engine.dialect.name, app.store.clock)
     worker = InboxWorker(application, inbox, concurrency=concurrency, on_done=on_done, on_answered=on_answered)
     timeout = app.settings.poll_timeout_seconds if poll_timeout is None else poll_timeout
-    poller = Poller(application.bot, inbox, worker.wake, timeout=timeout, allowed_updates=ALLOWED_UPDATES)
+    poller = Poller(application.bot, inbox, worker.wake, timeout=timeout, allowed_updates=ALLOWED_UPDATES,
+                    direct=worker.take)
     return TelegramFront(application, inbox, worker, poller)
 
 

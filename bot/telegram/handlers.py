@@ -16,6 +16,7 @@ from bot.core.understanding import Intent
 from bot.i18n import LANGUAGES, choose_language, translator
 from bot.render import reports as render_reports
 from bot.services.answers import Answer
+from bot.store.errors import STORE_FAILURES, NotSaved
 from bot.telegram import io
 from bot.telegram.context import HaliContext
 from bot.telegram.outbound import current_ticket
@@ -28,11 +29,16 @@ INTENT_ROUTES = "intent_routes"  # bot_data key: dict[Intent, IntentRoute], fill
 
 
 async def _remember(update: Update, context: HaliContext) -> str | None:
-    """Note the chat as seen and return its stored language choice."""
+    """Note the chat as seen and return its stored language choice (None while the store is away)."""
     chat = update.effective_chat
     if chat is None:
         return None
-    return await context.hali.store.touch_user(chat.id)
+    try:
+        return await context.hali.store.touch_user(chat.id)
+    except STORE_FAILURES:
+        # Answer all the same, in the language Telegram gives: a question needs no stored choice.
+        log.debug("chat not read: the store is away")
+        return None
 
 
 def _telegram_language(update: Update) -> str | None:
@@ -232,23 +238,38 @@ async def button(update: Update, context: HaliContext) -> None:
 async def error_handler(update: object, context: HaliContext) -> None:
     """Log first; then, in a private chat, say once that something went wrong, and stop there.
 
+    When the store failed, say so plainly instead: a change (subscription, language, quiet hours,
+    erasure, a report's step) was not saved and should be tried again, or the records cannot be reached
+    just now; a button pressed in a group gets it too, as an alert only its presser sees.
     No apology when the trouble was sending itself (the budget already retried, or dropped the reply
     by rule): it would only add to a queue that could not be served. One answer per update: the other
     handlers do not run after an error.
     """
     error = context.error
-    log.error("error while handling an update: %s", type(error).__name__, exc_info=error)
+    store_failed = isinstance(error, STORE_FAILURES)
+    if store_failed:
+        log.warning("the store failed while handling an update: %s", type(error).__name__)
+    else:
+        log.error("error while handling an update: %s", type(error).__name__, exc_info=error)
     if isinstance(error, SendError | TelegramError):
         raise ApplicationHandlerStop
-    if not isinstance(update, Update) or update.effective_chat is None or update.effective_chat.type != Chat.PRIVATE:
+    if not isinstance(update, Update) or update.effective_chat is None:
+        raise ApplicationHandlerStop
+    query = update.callback_query
+    if update.effective_chat.type != Chat.PRIVATE and not (store_failed and query is not None):
         raise ApplicationHandlerStop
     ticket = current_ticket.get()
     if ticket is not None and ticket.sent:
         raise ApplicationHandlerStop  # the update was answered before the error
-    lang = choose_language(stored=None, detected=None, telegram_code=_telegram_language(update))
-    reply = render.error_message(translator(lang))
-    if update.callback_query is not None:
-        await io.answer(context, update.callback_query, reply.plain[:190])
+    t = translator(choose_language(stored=None, detected=None, telegram_code=_telegram_language(update)))
+    if isinstance(error, NotSaved):
+        reply = render.change_not_saved(t)
+    elif store_failed:
+        reply = render.store_away(t)
+    else:
+        reply = render.error_message(t)
+    if query is not None:
+        await io.answer(context, query, reply.plain[:190], alert=store_failed)
     else:
         io.send_to(context, update.effective_chat.id, reply, key=("apology",))
     raise ApplicationHandlerStop

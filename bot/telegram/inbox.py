@@ -9,6 +9,10 @@ the process is stopping is given back instead, and answered by whoever takes it 
 
 An update that python-telegram-bot cannot read (a message without a date, a chat without a type…) is
 set aside with the reason, logged once, and never tried again: it must not stop the updates after it.
+
+When the store cannot keep a batch (away, refusing, too slow), the Poller hands it to the worker in
+memory instead (`InboxWorker.take`), then confirms it as usual: citizens are answered while the store
+is away, once each, and an update so taken is lost if the process dies before answering it.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError
 from telegram.warnings import PTBUserWarning
 
 from bot.core.budget import Abandoned, Monotonic
-from bot.store.inbox import Inbox, InboxItem
+from bot.store.errors import STORE_FAILURES
+from bot.store.inbox import Inbox, InboxItem, describe
 from bot.telegram.context import HaliApplication
 from bot.telegram.outbound import Ticket, current_ticket
 
@@ -43,10 +48,15 @@ class Poller:
     """Long polling into the inbox: a batch is confirmed to Telegram only after the store kept it."""
 
     def __init__(self, bot: Bot, inbox: Inbox, on_new: Callable[[], None], *, timeout: int = 30,
-                 allowed_updates: Sequence[str] = (), backoff_max: float = 30.0) -> None:
+                 allowed_updates: Sequence[str] = (), backoff_max: float = 30.0,
+                 direct: Callable[[Sequence[dict[str, Any]]], None] | None = None) -> None:
+        """`direct` takes a batch the store could not keep (see the module docstring); without it the
+        Poller waits for the store, confirming nothing meanwhile."""
         self.bot = bot
         self.inbox = inbox
         self.on_new = on_new
+        self.direct = direct
+        self.degraded = False  # the last batch went to `direct`
         self.timeout = timeout
         self.allowed_updates = list(allowed_updates)
         self.backoff_max = backoff_max
@@ -78,13 +88,14 @@ class Poller:
             if not isinstance(batch, list) or not batch:
                 delay = 0.0
                 continue
-            await self._keep(batch)
+            kept = await self._keep(batch)
             ids = [u["update_id"] for u in batch if isinstance(u, dict) and type(u.get("update_id")) is int]
             if ids:
                 offset = max(ids) + 1
             self.fetched += len(batch)
             delay = 0.0
-            self.on_new()
+            if kept:
+                self.on_new()
 
     async def _start_offset(self) -> int | None:
         # Telegram returns every update not yet confirmed; the inbox ignores the ones it already has.
@@ -96,19 +107,34 @@ class Poller:
             kwargs["offset"] = offset
         return await self.bot.do_api_request("getUpdates", api_kwargs=kwargs, read_timeout=self.timeout + 10)
 
-    async def _keep(self, batch: list[Any]) -> None:
-        """Keep the batch, however long the store takes to come back: it is not confirmed until then."""
+    async def _keep(self, batch: list[Any]) -> bool:
+        """Keep the batch, however long the store takes to come back: it is not confirmed until then.
+
+        A store failure with `direct` hands the batch over instead. Returns whether the inbox has it.
+        """
+        updates = [u for u in batch if isinstance(u, dict)]
         delay = 0.5
         while True:
             try:
-                await self.inbox.add([u for u in batch if isinstance(u, dict)])
-                return
-            except Exception:
+                await self.inbox.add(updates)
+            except Exception as exc:
+                if self.direct is not None and isinstance(exc, STORE_FAILURES):
+                    if not self.degraded:
+                        self.degraded = True
+                        log.warning("the store did not keep %d updates (%s); answering updates from memory "
+                                    "until it does", len(updates), type(exc).__name__)
+                    self.direct(updates)
+                    return False
                 log.exception("could not keep %d updates in the store; trying again in %.0f s", len(batch), delay)
                 await asyncio.sleep(delay)
                 delay = min(self.backoff_max, delay * 2)
                 if self._stopping:
-                    return
+                    return False
+                continue
+            if self.degraded:
+                self.degraded = False
+                log.info("the store keeps updates again")
+            return True
 
     def _next_delay(self, delay: float) -> float:
         return min(self.backoff_max, max(1.0, delay * 2))
@@ -146,6 +172,16 @@ class InboxWorker:
     def wake(self) -> None:
         """New updates were kept: look for them now rather than at the next recovery poll."""
         self._wake.set()
+
+    def take(self, updates: Sequence[dict[str, Any]]) -> None:
+        """Updates the store could not keep: handled from memory, in order within a chat, never marked done."""
+        now = self.wall()
+        for raw in updates:
+            update_id = raw.get("update_id")
+            if not isinstance(update_id, int) or isinstance(update_id, bool) or update_id in self._held:
+                continue
+            item = InboxItem(update_id, describe(raw)[1], raw, now)
+            self._held[update_id] = asyncio.create_task(self._see_through(item, kept=False), name="hali-update")
 
     async def run(self) -> None:
         renewed = self.monotonic()
@@ -197,7 +233,7 @@ class InboxWorker:
         with contextlib.suppress(Exception):
             await self.inbox.release(self.worker)
 
-    async def _see_through(self, item: InboxItem) -> None:
+    async def _see_through(self, item: InboxItem, *, kept: bool = True) -> None:
         chat = item.chat_id
         previous = self._chains.get(chat) if chat is not None else None
         mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -209,7 +245,7 @@ class InboxWorker:
             if previous is not None:
                 await asyncio.shield(previous)
             async with self._handling:
-                sent = await self._handle(item)
+                sent = await self._handle(item, kept=kept)
         finally:
             mine.set_result(None)
             if chat is not None and self._chains.get(chat) is mine:
@@ -221,18 +257,19 @@ class InboxWorker:
                 return
             outcomes = await asyncio.gather(*sent, return_exceptions=True) if sent else []
             if any(isinstance(o, Abandoned) for o in outcomes):
-                return  # not answered: whoever takes it next answers it
+                return  # not answered: whoever takes it next answers it (none, when it was not kept)
             if sent and self.on_answered is not None:
                 self.on_answered(self.monotonic() - arrived)
-            self._done.append(item.update_id)
-            if len(self._done) >= 64:
-                await self._flush()
+            if kept:
+                self._done.append(item.update_id)
+                if len(self._done) >= 64:
+                    await self._flush()
             if self.on_done is not None:
                 self.on_done(item.update_id)
         finally:
             self._held.pop(item.update_id, None)
 
-    async def _handle(self, item: InboxItem) -> list[asyncio.Future[Any]] | None:
+    async def _handle(self, item: InboxItem, *, kept: bool = True) -> list[asyncio.Future[Any]] | None:
         """Run the Application's handlers for one update; returns the messages it queued (None: set aside)."""
         try:
             update = Update.de_json(item.payload, self.application.bot)
@@ -241,7 +278,8 @@ class InboxWorker:
             log.warning("update %d set aside: python-telegram-bot cannot read it (%s)", item.update_id,
                         reason[:120])
             self.set_aside += 1
-            await self.inbox.set_aside(item.update_id, reason)
+            if kept:
+                await self.inbox.set_aside(item.update_id, reason)
             return None
         age = max(0.0, (self.wall() - item.received_at).total_seconds())
         ticket = Ticket(received=self.monotonic() - age, update_id=item.update_id)

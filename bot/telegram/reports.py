@@ -25,10 +25,10 @@ from bot.i18n import Translator, choose_language, translator
 from bot.render import Reply
 from bot.render import reports as render
 from bot.services.answers import Answer
-from bot.store.errors import StoreError
+from bot.store.errors import STORE_FAILURES
 from bot.telegram import io
 from bot.telegram.context import HaliApplication, HaliContext
-from bot.telegram.handlers import _language, _telegram_language
+from bot.telegram.handlers import _language, _remember, _telegram_language
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,11 @@ async def flow_text(update: Update, context: HaliContext) -> None:
         return
     # Every text comes this way first: reading the chat (batched, cached) answers "no report under
     # way" without a query of its own, and the handlers after this find the chat read.
-    if not (await context.hali.store.chat(message.chat.id)).reporting:
+    try:
+        reporting = (await context.hali.store.chat(message.chat.id)).reporting
+    except STORE_FAILURES:
+        return  # the store is away: the text is answered as a question (a report step would not be kept)
+    if not reporting:
         return
     reports = context.hali.reports
     flow = await reports.flow(message.chat.id)
@@ -124,8 +128,7 @@ async def flow_button(update: Update, context: HaliContext) -> None:
     """⚠️ Report a problem (on every card) and the flow's own buttons (tied to the flow by its nonce)."""
     query = update.callback_query
     assert query is not None
-    chat = update.effective_chat
-    stored = await context.hali.store.touch_user(chat.id) if chat else None
+    stored = await _remember(update, context)
     lang = choose_language(stored=stored, detected=None, telegram_code=_telegram_language(update))
     t = translator(lang)
     action = decode(query.data)
@@ -223,7 +226,7 @@ async def _submit(context: HaliContext, t: Translator, flow: ReportFlow, follow_
     draft = ReportDraft(service.id, flow.symptom, flow.text, flow.chat_id, t.lang, follow_up)
     try:
         result = await reports.submit(draft, end_flow=True)
-    except (StoreError, OSError):
+    except STORE_FAILURES:
         log.warning("a report could not be stored; the citizen was asked to try again", exc_info=True)
         await io.edit(context, query, render.not_saved(t, query.data or ""), t.lang)
         return
@@ -238,7 +241,7 @@ async def _submit(context: HaliContext, t: Translator, flow: ReportFlow, follow_
     try:
         snapshot = await context.hali.engine.board.snapshot()
         subscribed = await context.hali.store.outbox.is_subscribed(flow.chat_id, service.id)
-    except (StoreError, OSError):
+    except STORE_FAILURES:
         log.warning("the store failed after a report was committed; acknowledged from what was read before",
                     exc_info=True)
         subscribed = False

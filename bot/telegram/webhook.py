@@ -7,7 +7,9 @@ delivery of an update the inbox already has (pending or done) is answered 200 an
 
 A request without the right `X-Telegram-Bot-Api-Secret-Token` gets 401 (missing) or 403 (wrong) and is
 not read; a body that is not an update gets 400 (Telegram does not redeliver 4xx answers, and an
-unreadable update would only come back); a store that cannot keep it gets 503, and Telegram tries again.
+unreadable update would only come back); a store that cannot keep it gets 503, and Telegram tries again,
+unless the receiver has `direct`: then the update is answered from memory and confirmed with 200, as
+long polling does (`bot/telegram/inbox.py`), so no one waits on a store that is away.
 Nothing about the citizen is logged: only the outcome, counted in the metrics.
 """
 
@@ -24,6 +26,7 @@ from aiohttp import web
 from telegram import Bot
 
 from bot.config import Settings
+from bot.store.errors import STORE_FAILURES
 from bot.store.inbox import Inbox
 
 log = logging.getLogger(__name__)
@@ -40,14 +43,18 @@ class Outcome(StrEnum):
     WRONG_SECRET = "wrong_secret"
     MALFORMED = "malformed"
     STORE_ERROR = "store_error"
+    FROM_MEMORY = "from_memory"  # the store could not keep it: handed to the worker in memory
 
 
 class WebhookReceiver:
     """The aiohttp handler of the webhook path: check the secret, read the update, keep it, answer."""
 
     def __init__(self, inbox: Inbox, secret: str, on_new: Callable[[], None],
-                 count: Callable[[Outcome], None] | None = None) -> None:
+                 count: Callable[[Outcome], None] | None = None,
+                 direct: Callable[[Sequence[dict[str, Any]]], None] | None = None) -> None:
         self.inbox = inbox
+        self.direct = direct
+        self.degraded = False  # the last update went to `direct`
         self._secret = secret.encode()
         self.on_new = on_new
         self.count = count or (lambda outcome: None)
@@ -64,10 +71,20 @@ class WebhookReceiver:
         try:
             fresh = await self.inbox.add([update])
         except Exception as exc:
+            if self.direct is not None and isinstance(exc, STORE_FAILURES):
+                if not self.degraded:
+                    self.degraded = True
+                    log.warning("the store did not keep a webhook update (%s); answering updates from memory "
+                                "until it does", type(exc).__name__)
+                self.direct([update])
+                return self._answer(Outcome.FROM_MEMORY, 200)
             # The type only: a database error's text may carry the update's contents.
             log.warning("could not keep a webhook update in the store (%s); Telegram will send it again",
                         type(exc).__name__)
             return self._answer(Outcome.STORE_ERROR, 503)
+        if self.degraded:
+            self.degraded = False
+            log.info("the store keeps webhook updates again")
         if not fresh:
             return self._answer(Outcome.DUPLICATE, 200)
         self.on_new()

@@ -252,3 +252,23 @@ def _receiver_app(receiver: WebhookReceiver) -> Any:
 def _sample(metrics: Metrics, name: str, **labels: str) -> float:
     value = metrics.registry.get_sample_value(name, labels)
     return 0.0 if value is None else value
+
+
+async def test_while_the_store_is_away_a_webhook_update_is_answered_from_memory_and_confirmed(
+        hooked: Hooked) -> None:
+    from tests.telegram.test_store_away import StoreSwitch
+
+    first = hooked.api.text_message(CHAT, "is ecitizen down?")
+    await hooked.settled(first["update_id"])
+    switch = StoreSwitch(hooked.store)
+    switch.away = True
+    try:
+        update = hooked.api.text_message(CHAT, "is ecitizen down?")
+        await hooked.settled(update["update_id"])
+    finally:
+        switch.away = False
+        switch.close()
+    reply = hooked.api.messages_to(CHAT)[-1]
+    assert "Hali cannot reach its records just now: this is the state as of" in (reply.plain_text or "")
+    assert [d.status for d in hooked.api.webhook_deliveries] == [200, 200]  # not delivered again
+    assert hooked.metrics.webhook_requests.labels("from_memory")._value.get() == 1
