@@ -16,6 +16,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.catalog.loader import load_catalog
+from bot.catalog.model import Text
+from bot.core.status import State
 from bot.run import JOB_TRY_SECONDS
 from bot.store.models import LeaseRow
 from bot.store.repo import Store
@@ -80,3 +82,37 @@ async def test_a_replica_stopped_with_sigterm_hands_its_background_jobs_to_the_o
                 if process.poll() is None:
                     process.send_signal(signal.SIGTERM)
                     await asyncio.to_thread(process.wait, 20)
+
+
+async def test_a_replica_killed_mid_fan_out_loses_no_notification(pg: Store, postgres_url: str) -> None:
+    followers = range(1000, 1200)
+    for chat in followers:
+        await pg.touch_user(chat)
+        await pg.outbox.subscribe(chat, "kra", "en")
+    async with FakeBotAPI(global_rate=30) as api:
+        replicas = [hali_run(postgres_url, api), hali_run(postgres_url, api)]
+        try:
+            await until_held(pg, {p.pid for p in replicas}, within=60)
+            await pg.open_incident("kra", State.MAJOR_OUTAGE, Text("iTax is down"), actor="cli")
+
+            def told() -> dict[int, int]:
+                return {chat: n for chat in followers if (n := len(api.messages_to(chat)))}
+
+            deadline = time.monotonic() + 60
+            while len(told()) < 40 and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            replicas[0].send_signal(signal.SIGKILL)  # mid fan-out, rows claimed and sends under way
+            await asyncio.to_thread(replicas[0].wait, 10)
+            assert len(told()) < len(followers), "killed in the middle of the fan-out"
+            # The dead replica's claimed rows return to the queue when their lease (60 s) ends.
+            deadline = time.monotonic() + 120
+            while len(told()) < len(followers) and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)
+        finally:
+            for process in replicas:
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+                    await asyncio.to_thread(process.wait, 20)
+        counts = told()
+    assert set(counts) == set(followers), "every follower told, by the replica that survived"
+    assert sum(n - 1 for n in counts.values()) <= 32, "at most the sends under way were repeated"
