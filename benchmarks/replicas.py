@@ -11,7 +11,9 @@ On fresh PostgreSQL databases (127.0.0.1:5432, dropped afterwards), with the str
    Telegram's 30 messages a second does not cap what is measured. Each round pushes the same N status
    questions from many chats new to the bot to one deployment and then the other, alternating which
    goes first; the fake timestamps every reply. Printed: answers per second, latency p50/p99 (push to
-   reply), the median over rounds, and the median of each round's two/one ratio.
+   reply), how long a replica took to answer each webhook POST (timed at the proxy), the median over
+   rounds, and the median of each round's two/one ratio; the CPU of every process meanwhile, and of
+   the rest of the machine: two replicas can only go faster where there is a core to spare.
 2. Coherence. ``benchmarks/chat_cache.py`` in a process of its own, its numbers repeated: a chat's
    read per update from coherent memory (the NOTIFY listener up) against no memory (every update
    reads its chat), and what a change's NOTIFY costs.
@@ -20,7 +22,8 @@ On fresh PostgreSQL databases (127.0.0.1:5432, dropped afterwards), with the str
    them (the table polled every 0.1 s), and a few questions pushed after the kill, all of which must be
    answered. Then a fresh replica joins, the survivor gets SIGTERM, and the same time is measured for
    a graceful stop. The proxy passes over a replica that refuses the connection, as a load balancer
-   passes over one that fails its health check.
+   passes over one that fails its health check. The automatic checks' own lease (``checks``, 45 s,
+   renewed every 15 s) is not among these: the replicas run without the checks.
 
     python benchmarks/replicas.py [--questions 600] [--rounds 3]
 
@@ -60,6 +63,7 @@ from benchmarks.answer_throughput import (
     FakeProcess,
     Plan,
     Question,
+    _machine_cpu,
     _postgres_cpu,
     _proc_cpu,
     _tail,
@@ -171,6 +175,8 @@ class Answers:
     fake_cpu: float = 0.0
     db_cpu: float = 0.0  # the PostgreSQL server's processes (every database)
     own_cpu: float = 0.0  # this process: the proxy, and the polling of the fake
+    other_cpu: float = 0.0  # the rest of the machine meanwhile: other people's work, noise if not ~0
+    busy_cpu: float = 0.0  # the whole machine
     posts: list[float] = field(default_factory=list)  # seconds a replica took to answer each webhook POST, sorted
     window: float = 0.0
 
@@ -232,7 +238,7 @@ class Deployment:
         """Push every question at once, wait for the replies, match each to a question of its chat."""
         await self.new_sent()  # whatever came before this round is not its business
         cpu_before = [r.cpu_seconds() for r in self.replicas]
-        others_before = (self.fake.cpu_seconds(), _postgres_cpu(), time.process_time())
+        others_before = (self.fake.cpu_seconds(), _postgres_cpu(), time.process_time(), _machine_cpu()[0])
         posts_before = len(self.proxy.durations)
         sent_before = (await self.fake.stats())["by_method"].get("sendMessage", 0)
         pushed_at = time.time()
@@ -247,11 +253,14 @@ class Deployment:
             elif time.monotonic() - progress_at > idle_timeout:
                 break
             await asyncio.sleep(0.05)
-        fake_cpu, db_cpu, own_cpu = (after - before for after, before in zip(
-            (self.fake.cpu_seconds(), _postgres_cpu(), time.process_time()), others_before, strict=True))
+        fake_cpu, db_cpu, own_cpu, busy = (after - before for after, before in zip(
+            (self.fake.cpu_seconds(), _postgres_cpu(), time.process_time(), _machine_cpu()[0]), others_before,
+            strict=True))
         result = Answers(window=time.time() - pushed_at, fake_cpu=fake_cpu, db_cpu=db_cpu, own_cpu=own_cpu,
                          posts=sorted(self.proxy.durations[posts_before:]),
                          cpu=[r.cpu_seconds() - before for r, before in zip(self.replicas, cpu_before, strict=True)])
+        result.busy_cpu = busy
+        result.other_cpu = max(0.0, busy - sum(result.cpu) - fake_cpu - db_cpu - own_cpu)
         expected: dict[int, list[str]] = defaultdict(list)
         for q in questions:
             expected[q.chat_id].append(self.keys[q.text])
@@ -479,6 +488,9 @@ def summary(pair: Deployment, single: Deployment, coherence: dict[str, float], t
         cpu_row("fake Bot API CPU (% of a core)", two, one, lambda r: r.fake_cpu),
         cpu_row("PostgreSQL CPU (% of a core)", two, one, lambda r: r.db_cpu),
         cpu_row("proxy + this script CPU (% of a core)", two, one, lambda r: r.own_cpu),
+        cpu_row("other processes (% of a core)", two, one, lambda r: r.other_cpu),
+        cpu_row(f"the whole machine (% of a core; {len(os.sched_getaffinity(0))} cores)", two, one,
+                lambda r: r.busy_cpu),
         ("never answered / unmatched (all rounds)", f"{sum(r.missing for r in two)} / {sum(r.unmatched for r in two)}",
          f"{sum(r.missing for r in one)} / {sum(r.unmatched for r in one)}", ""),
     ]
@@ -506,7 +518,8 @@ def summary(pair: Deployment, single: Deployment, coherence: dict[str, float], t
                      f"p50 {coherence.get('drop p50', float('nan')):.2f} ms, "
                      f"p99 {coherence.get('drop p99', float('nan')):.2f} ms after the commit")
 
-    lines.append("\ntakeover of the once-per-deployment jobs (lease 30 s, renewed every 10 s, tried every 2 s):")
+    lines.append("\ntakeover of the once-per-deployment jobs (lease 30 s, renewed every 10 s, tried every 2 s; "
+                 "the checks' lease not included):")
     for t in takeovers:
         a = t.answers
         held = ", ".join(f"{name} {n}" for name, n in t.before.items())
