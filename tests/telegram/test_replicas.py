@@ -23,6 +23,7 @@ from bot.store.models import LeaseRow
 from bot.store.repo import Store
 from hali_dev.botapi import TOKEN, FakeBotAPI
 from tests.conftest import _reset
+from tests.waiting import until
 
 ROOT = Path(__file__).resolve().parents[2]
 ONCE = {"job:status watcher", "job:report retention", "job:housekeeping", "checks"}
@@ -98,16 +99,12 @@ async def test_a_replica_killed_mid_fan_out_loses_no_notification(pg: Store, pos
             def told() -> dict[int, int]:
                 return {chat: n for chat in followers if (n := len(api.messages_to(chat)))}
 
-            deadline = time.monotonic() + 60
-            while len(told()) < 40 and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)
+            await until(lambda: len(told()) >= 40, "the fan-out under way", within=60)
             replicas[0].send_signal(signal.SIGKILL)  # mid fan-out, rows claimed and sends under way
             await asyncio.to_thread(replicas[0].wait, 10)
             assert len(told()) < len(followers), "killed in the middle of the fan-out"
             # The dead replica's claimed rows return to the queue when their lease (60 s) ends.
-            deadline = time.monotonic() + 120
-            while len(told()) < len(followers) and time.monotonic() < deadline:
-                await asyncio.sleep(0.2)
+            await until(lambda: len(told()) == len(followers), "every follower told", within=120)
         finally:
             for process in replicas:
                 if process.poll() is None:
