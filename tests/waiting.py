@@ -7,10 +7,11 @@ import time
 from collections.abc import Callable
 
 
-async def until(condition: Callable[[], bool], what: str, *, within: float = 5.0) -> None:
-    """Return as soon as `condition()` holds; fail naming `what` if it does not within `within` seconds."""
+async def until(condition: Callable[[], bool], what: str, *, within: float = 5.0, every: float = 0.001) -> None:
+    """Return as soon as `condition()` holds (asked every `every` seconds); fail naming `what` if it does not
+    within `within` seconds."""
     deadline = time.monotonic() + within
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"never happened: {what}")
-        await asyncio.sleep(0.001)
+        await asyncio.sleep(every)

@@ -99,12 +99,12 @@ async def test_a_replica_killed_mid_fan_out_loses_no_notification(pg: Store, pos
             def told() -> dict[int, int]:
                 return {chat: n for chat in followers if (n := len(api.messages_to(chat)))}
 
-            await until(lambda: len(told()) >= 40, "the fan-out under way", within=60)
+            await until(lambda: len(told()) >= 40, "the fan-out under way", within=60, every=0.05)
             replicas[0].send_signal(signal.SIGKILL)  # mid fan-out, rows claimed and sends under way
             await asyncio.to_thread(replicas[0].wait, 10)
             assert len(told()) < len(followers), "killed in the middle of the fan-out"
             # The dead replica's claimed rows return to the queue when their lease (60 s) ends.
-            await until(lambda: len(told()) == len(followers), "every follower told", within=120)
+            await until(lambda: len(told()) == len(followers), "every follower told", within=120, every=0.2)
         finally:
             for process in replicas:
                 if process.poll() is None:
