@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -68,6 +69,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_run(_BY_NAME[args.command], args, settings))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`hali services | head`): nothing is wrong with the store. As Python's
+        # documentation advises, stdout goes to /dev/null so that its final flush does not complain.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except _USAGE as exc:
         print(f"hali: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

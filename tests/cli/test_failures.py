@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -87,3 +90,16 @@ def test_a_fault_of_hali_s_own_is_one_line_and_status_1(
     monkeypatch.setattr(cli, "_run", broken)
     code, _, err = run(capsys, "services")
     assert code == 1 and one_line(err).startswith("hali: internal error: KeyError")
+
+
+def test_a_reader_that_goes_away_is_not_blamed_on_the_store(tmp_path: Path) -> None:
+    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'pipe.db'}", "PYTHONUNBUFFERED": "1"}
+    read, write = os.pipe()
+    os.close(read)  # as `hali services | head -1` does once head has its line
+    try:
+        hali = subprocess.run([sys.executable, "-m", "bot", "services"], env=env, stdout=write,
+                              stderr=subprocess.PIPE, timeout=120, check=False)
+    finally:
+        os.close(write)
+    err = hali.stderr.decode()
+    assert "store" not in err and "Traceback" not in err, err
