@@ -56,7 +56,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -739,12 +739,13 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
         print(report_engine(engine))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="hali-bench-") as tmp:
+def run_in_workdir(run_with: Callable[[Path], Coroutine[Any, Any, None]], prefix: str) -> int:
+    """Run a benchmark in a temporary directory; on failure print its processes' last log lines, and kill
+    whatever it left running (also the other benchmarks' entry point)."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         workdir = Path(tmp)
         try:
-            asyncio.run(run(args, workdir))
+            asyncio.run(run_with(workdir))
         except (KeyboardInterrupt, asyncio.CancelledError):
             print("interrupted", file=sys.stderr)
             return 130
@@ -764,6 +765,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                         pass
             logging.shutdown()
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    return run_in_workdir(lambda workdir: run(args, workdir), "hali-bench-")
 
 
 if __name__ == "__main__":

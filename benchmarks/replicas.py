@@ -43,7 +43,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
@@ -71,6 +70,7 @@ from benchmarks.answer_throughput import (
     fake_api,
     hali_reply_key,
     prepare_store,
+    run_in_workdir,
     terminate,
 )
 from benchmarks.harness import ADMIN_URL, database, free_port, machine, percentile
@@ -607,29 +607,7 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="hali-replicas-") as tmp:
-        workdir = Path(tmp)
-        try:
-            asyncio.run(run(args, workdir))
-        except (KeyboardInterrupt, asyncio.CancelledError):
-            print("interrupted", file=sys.stderr)
-            return 130
-        except Exception as exc:
-            print(f"benchmark failed: {exc!r}", file=sys.stderr)
-            for log in sorted(workdir.glob("*.log")):
-                tail = _tail(log)
-                if tail:
-                    print(f"--- {log.name}\n{tail}", file=sys.stderr)
-            return 1
-        finally:
-            for process in RUNNING:
-                if process.returncode is None:
-                    try:
-                        os.kill(process.pid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
-            logging.shutdown()
-    return 0
+    return run_in_workdir(lambda workdir: run(args, workdir), "hali-replicas-")
 
 
 if __name__ == "__main__":
