@@ -162,7 +162,8 @@ class InboxWorker:
         self._handling = asyncio.Semaphore(concurrency)
         self._held: dict[int, asyncio.Task[None]] = {}
         self._chains: dict[int, asyncio.Future[None]] = {}
-        self._done: list[int] = []
+        self._done: list[int] = []  # answered, to be marked done in the store
+        self._marking: set[int] = set()  # being marked now
         self._wake = asyncio.Event()
         self._stopping = False
         self._flusher: asyncio.Task[None] | None = None
@@ -199,6 +200,8 @@ class InboxWorker:
                 for item in items:
                     if item.update_id in self._held:
                         continue  # in hand already (its lease ran out while it waited): still ours
+                    if item.update_id in self._done or item.update_id in self._marking:
+                        continue  # answered here; only its mark is waiting for the store
                     self._held[item.update_id] = asyncio.create_task(self._see_through(item),
                                                                      name="hali-update")
                 if self.monotonic() - renewed >= self.lease / 3:
@@ -300,8 +303,11 @@ class InboxWorker:
         ids, self._done = self._done, []
         if not ids:
             return
+        self._marking = set(ids)
         try:
             await self.inbox.done(ids)
         except Exception:
             log.warning("could not mark %d updates done; trying again", len(ids), exc_info=True)
             self._done[:0] = ids
+        finally:
+            self._marking = set()
