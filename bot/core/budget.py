@@ -171,6 +171,11 @@ class LocalSlots:
                     return now
                 await self.sleep(wait)
 
+    @property
+    def next_free(self) -> float:
+        """When the next permit is free (monotonic): where another taker must start after this one."""
+        return max(self._next, self._paused_until)
+
     def pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, self.monotonic() + seconds)
 

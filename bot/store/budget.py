@@ -29,7 +29,7 @@ from sqlalchemy import Float, case, delete, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.core.budget import Demand, Monotonic, Sleep
+from bot.core.budget import Demand, LocalSlots, Monotonic, Sleep
 from bot.core.clock import Clock
 from bot.store.db import insert_ignore
 from bot.store.models import SenderMinuteRow, SenderRow, SendSlotsRow
@@ -75,7 +75,7 @@ class SharedSlots:
         # spaced here, without the store. See `set_alone`.
         self._alone = False
         self._rejoin = False
-        self._local_next = 0.0  # alone: when the next permit is free (monotonic)
+        self._local = LocalSlots(rate * headroom, monotonic=monotonic, sleep=sleep)
         # Coordinated by a heartbeat: no permit until its first beat says whether others are there;
         # just joined others: none until they have seen this process.
         self._hold_until = math.inf if coordinated else 0.0
@@ -136,13 +136,7 @@ class SharedSlots:
                     await self.sleep(self._hold_until - now)
                     continue
                 if self._alone:
-                    at = max(now, self._local_next)
-                    # Late by less than one interval is made up for; an idle spell is never a burst.
-                    self._local_next = (self._local_next if now - self._local_next < self.interval else now) \
-                        + self.interval
-                    if at > now:
-                        await self.sleep(at - now)
-                    return max(at, now)
+                    return await self._local.take(want)
                 if self._rejoin:
                     await self._move_past_local()
                 while self._slots and self._slots[0] < now - self.late:
@@ -171,7 +165,7 @@ class SharedSlots:
     async def _move_past_local(self) -> None:
         """Back among others: the shared row's next moment is no earlier than this process's own next."""
         await self._ensure_row()
-        until = self.wall() + max(0.0, self._local_next - self.monotonic())
+        until = self.wall() + max(0.0, self._local.next_free - self.monotonic())
         row = SendSlotsRow
         async with self.sessions.begin() as session:
             await session.execute(update(row).where(row.name == self.name).values(
@@ -207,7 +201,7 @@ class SharedSlots:
 
     def pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, self.monotonic() + seconds)
-        self._local_next = max(self._local_next, self._paused_until)
+        self._local.pause(seconds)
         self._slots.clear()
         until = self.wall() + seconds
         self._pending_pause = max(self._pending_pause or 0.0, until)
