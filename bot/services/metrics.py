@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -195,26 +195,21 @@ class _Scraped(Collector):
                                "this scrape; 0: they are the last ones read")
         ok.add_metric([], 1 if last.ok else 0)
         yield ok
-        outbox = GaugeMetricFamily("hali_outbox_deliveries", "Notification deliveries in the outbox, by state",
-                                   labels=["state"])
-        for state, count in sorted(last.deliveries.items()):
-            outbox.add_metric([state], count)
-        yield outbox
-        inbox = GaugeMetricFamily("hali_inbox_updates", "Updates kept in the inbox, not yet done, by state",
-                                  labels=["state"])
-        for state, count in sorted(last.inbox.items()):
-            inbox.add_metric([state], count)
-        yield inbox
-        crowd = GaugeMetricFamily("hali_crowd_signal", "1 while citizens' reports about a service are far above "
-                                  "the usual", labels=["service"])
-        for service, firing in sorted(last.crowd.items()):
-            crowd.add_metric([service], firing)
-        yield crowd
-        reports = GaugeMetricFamily("hali_reports_last_hour", "Citizens' reports counted in the last hour",
-                                    labels=["service"])
-        for service, count in sorted(last.reports.items()):
-            reports.add_metric([service], count)
-        yield reports
+        yield _gauges("hali_outbox_deliveries", "Notification deliveries in the outbox, by state", "state",
+                      last.deliveries)
+        yield _gauges("hali_inbox_updates", "Updates kept in the inbox, not yet done, by state", "state", last.inbox)
+        yield _gauges("hali_crowd_signal", "1 while citizens' reports about a service are far above the usual",
+                      "service", last.crowd)
+        yield _gauges("hali_reports_last_hour", "Citizens' reports counted in the last hour", "service",
+                      last.reports)
+
+
+def _gauges(name: str, documentation: str, label: str, values: Mapping[str, float]) -> GaugeMetricFamily:
+    """One gauge per label value, in a stable order."""
+    family = GaugeMetricFamily(name, documentation, labels=[label])
+    for value, number in sorted(values.items()):
+        family.add_metric([value], number)
+    return family
 
 
 class MeasuredProber(Prober):
