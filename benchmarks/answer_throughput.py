@@ -713,12 +713,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 async def run(args: argparse.Namespace, workdir: Path) -> None:
-    # SIGTERM takes the way out Ctrl-C takes, so the fakes and the database are cleaned up.
-    main_task = asyncio.current_task()
-    assert main_task is not None
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
-    # This process only drives the bots and times the engine; its own log goes to a file.
-    logging.basicConfig(filename=workdir / "benchmark.log", level=logging.WARNING)
     load_translators()
     print(machine())
     print(f"parameters: --n {args.n} --users {args.users} --concurrency {args.concurrency} --db {args.db} "
@@ -742,10 +736,19 @@ async def run(args: argparse.Namespace, workdir: Path) -> None:
 def run_in_workdir(run_with: Callable[[Path], Coroutine[Any, Any, None]], prefix: str) -> int:
     """Run a benchmark in a temporary directory; on failure print its processes' last log lines, and kill
     whatever it left running (also the other benchmarks' entry point)."""
+    async def started(workdir: Path) -> None:
+        # SIGTERM takes the way out Ctrl-C takes, so the fakes and the databases are cleaned up.
+        main_task = asyncio.current_task()
+        assert main_task is not None
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
+        # This process only drives the bots and times what it measures; its own log goes to a file.
+        logging.basicConfig(filename=workdir / "benchmark.log", level=logging.WARNING)
+        await run_with(workdir)
+
     with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         workdir = Path(tmp)
         try:
-            asyncio.run(run_with(workdir))
+            asyncio.run(started(workdir))
         except (KeyboardInterrupt, asyncio.CancelledError):
             print("interrupted", file=sys.stderr)
             return 130

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import random
 import re
@@ -566,10 +565,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 async def run(args: argparse.Namespace, workdir: Path) -> None:
-    main_task = asyncio.current_task()
-    assert main_task is not None
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
-    logging.basicConfig(filename=workdir / "benchmark.log", level=logging.WARNING)
     began = time.monotonic()
     print(machine())
     print(f"load average at the start: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
