@@ -37,9 +37,13 @@ log = logging.getLogger(__name__)
 class App:
     settings: Settings
     store: Store
-    reports: ReportStore
     board: StatusBoard  # the bot's, with its short cache
     engine: Engine
+
+    @property
+    def reports(self) -> ReportStore:
+        """Citizens' reports: a part of the store."""
+        return self.store.reports
 
     def watch_board(self) -> StatusBoard:
         """The same sources without the cache, for the status watcher."""
@@ -87,7 +91,7 @@ def assemble(settings: Settings, store: Store, *, channel_link: str | None = Non
     max_age = settings.status_cache_seconds if cache_seconds is None else cache_seconds
     board = make_board(store, max_age=max_age, extra=[CrowdSignals(reports)])
     engine = Engine(board, clock=store.clock, outbox=store.outbox, channel_link=channel_link, incident_link=links)
-    return App(settings, store, reports, board, engine)
+    return App(settings, store, board, engine)
 
 
 def incident_links(settings: Settings) -> Callable[[int], str] | None:

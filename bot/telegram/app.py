@@ -59,7 +59,7 @@ def build_application(app: App, budget: SendBudget, **builder_options: Any) -> H
     for name, value in builder_options.items():
         builder = getattr(builder, name)(value)
     application: HaliApplication = builder.build()
-    application.bot_data["hali"] = Hali(settings, app.store, app.engine, app.reports)
+    application.bot_data["hali"] = Hali(settings, app.store, app.engine)
     application.bot_data["outbound"] = Outbound(application.bot, budget, reply_max_wait=settings.reply_max_wait)
     add_handlers(application)
     return application

@@ -21,7 +21,11 @@ class Hali:
     settings: Settings
     store: Store
     engine: Engine
-    reports: ReportStore
+
+    @property
+    def reports(self) -> ReportStore:
+        """Citizens' reports: a part of the store."""
+        return self.store.reports
 
 
 class HaliContext(CallbackContext[ExtBot[dict[str, Any]], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
