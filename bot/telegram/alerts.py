@@ -18,7 +18,6 @@ from bot.render import notify as texts
 from bot.services.subscriptions import DEEP_LINK_PREFIX
 from bot.telegram import io
 from bot.telegram.context import HaliContext
-from bot.telegram.handlers import _language
 from bot.telegram.outbound import keyboard
 
 log = logging.getLogger(__name__)
@@ -34,7 +33,7 @@ def _chat_id(update: Update) -> int:
 async def start_link(update: Update, context: HaliContext) -> None:
     """/start sub-<service>: the link an agency prints on its page."""
     assert update.effective_message is not None
-    lang = await _language(update, context)
+    lang = await context.language()
     payload = (context.args or [""])[0]
     reply = await context.hali.engine.subscriptions.deep_link(_chat_id(update), payload, lang)
     if reply is not None:
@@ -45,7 +44,7 @@ async def start_link(update: Update, context: HaliContext) -> None:
 async def subscribe_command(update: Update, context: HaliContext) -> None:
     """/subscribe [service|all]."""
     assert update.effective_message is not None
-    lang = await _language(update, context)
+    lang = await context.language()
     reply = await context.hali.engine.subscriptions.subscribe(_chat_id(update), " ".join(context.args or []), lang)
     io.send(context, update.effective_message, reply)
 
@@ -53,7 +52,7 @@ async def subscribe_command(update: Update, context: HaliContext) -> None:
 async def unsubscribe_command(update: Update, context: HaliContext) -> None:
     """/unsubscribe [service|all]; without one, the list to remove from."""
     assert update.effective_message is not None
-    lang = await _language(update, context)
+    lang = await context.language()
     reply = await context.hali.engine.subscriptions.unsubscribe(
         _chat_id(update), " ".join(context.args or []), lang)
     io.send(context, update.effective_message, reply)
@@ -62,14 +61,14 @@ async def unsubscribe_command(update: Update, context: HaliContext) -> None:
 async def alerts_command(update: Update, context: HaliContext) -> None:
     """/alerts: what this chat follows, with a remove button each."""
     assert update.effective_message is not None
-    lang = await _language(update, context)
+    lang = await context.language()
     io.send(context, update.effective_message, await context.hali.engine.subscriptions.alerts(_chat_id(update), lang))
 
 
 async def quiet_command(update: Update, context: HaliContext) -> None:
     """/quiet 22-6 or /quiet off."""
     assert update.effective_message is not None
-    lang = await _language(update, context)
+    lang = await context.language()
     reply = await context.hali.engine.subscriptions.quiet(_chat_id(update), " ".join(context.args or []), lang)
     io.send(context, update.effective_message, reply)
 
@@ -78,7 +77,7 @@ async def button(update: Update, context: HaliContext) -> None:
     """🔔 Notify me / 🔕 Stop on a card, ❌ Remove in /alerts, a service picked to subscribe to."""
     query = update.callback_query
     assert query is not None
-    lang = await _language(update, context)
+    lang = await context.language()
     action = decode(query.data)
     message = query.message
     if not isinstance(message, Message) or not isinstance(action, Follow | Unfollow | RemoveAlert):

@@ -28,29 +28,6 @@ IntentRoute = Callable[[Update, "HaliContext", Answer], Awaitable[bool]]
 INTENT_ROUTES = "intent_routes"  # bot_data key: dict[Intent, IntentRoute], filled by the wiring
 
 
-async def _remember(update: Update, context: HaliContext) -> str | None:
-    """Note the chat as seen and return its stored language choice (None while the store is away)."""
-    chat = update.effective_chat
-    if chat is None:
-        return None
-    try:
-        return await context.hali.store.touch_user(chat.id)
-    except STORE_FAILURES:
-        # Answer all the same, in the language Telegram gives: a question needs no stored choice.
-        log.debug("chat not read: the store is away")
-        return None
-
-
-def _telegram_language(update: Update) -> str | None:
-    user = update.effective_user
-    return user.language_code if user else None
-
-
-async def _language(update: Update, context: HaliContext) -> str:
-    stored = await _remember(update, context)
-    return choose_language(stored=stored, detected=None, telegram_code=_telegram_language(update))
-
-
 def _addressed_to_bot(message: Message, context: HaliContext) -> bool:
     """In a group, Hali answers only messages that mention it or reply to it."""
     if message.chat.type == Chat.PRIVATE:
@@ -76,7 +53,7 @@ def _without_mention(text: str, context: HaliContext) -> str:
 async def start(update: Update, context: HaliContext) -> None:
     """/start: welcome, what is stored, the main commands."""
     assert update.effective_message is not None
-    t = translator(await _language(update, context))
+    t = await context.translator()
     user = update.effective_user
     reply = render.welcome(t, user.first_name if user else None, channel=context.hali.engine.channel_link)
     io.send(context, update.effective_message, reply, key=("start",))
@@ -85,21 +62,21 @@ async def start(update: Update, context: HaliContext) -> None:
 async def help_command(update: Update, context: HaliContext) -> None:
     """/help: how to ask and the commands."""
     assert update.effective_message is not None
-    t = translator(await _language(update, context))
+    t = await context.translator()
     io.send(context, update.effective_message, render.help_text(t), key=("help",))
 
 
 async def services_command(update: Update, context: HaliContext) -> None:
     """/services: every service with its state."""
     assert update.effective_message is not None
-    lang = await _language(update, context)
+    lang = await context.language()
     io.send(context, update.effective_message, await context.hali.engine.services_list(lang), key=("services",))
 
 
 async def status_command(update: Update, context: HaliContext) -> None:
     """/status [service]: one card, or the overview of problems."""
     assert update.effective_message is not None
-    lang = await _language(update, context)
+    lang = await context.language()
     chat_id = update.effective_chat.id if update.effective_chat else None
     service_id, reply = await context.hali.engine.status(" ".join(context.args or []), lang, chat_id=chat_id)
     io.send(context, update.effective_message, reply, key=("status", service_id, lang))
@@ -108,14 +85,14 @@ async def status_command(update: Update, context: HaliContext) -> None:
 async def language_command(update: Update, context: HaliContext) -> None:
     """/language: English or Kiswahili buttons."""
     assert update.effective_message is not None
-    t = translator(await _language(update, context))
+    t = await context.translator()
     io.send(context, update.effective_message, render.language_menu(t), key=("language",))
 
 
 async def privacy_command(update: Update, context: HaliContext) -> None:
     """/privacy: what is stored about this chat."""
     assert update.effective_message is not None and update.effective_chat is not None
-    lang = await _language(update, context)
+    lang = await context.language()
     data = await context.hali.store.user_data(update.effective_chat.id)
     reports = context.hali.reports
     extra = render_reports.privacy_lines(translator(lang), reports.policy.retention.days,
@@ -131,7 +108,7 @@ async def privacy_command(update: Update, context: HaliContext) -> None:
 async def forget_command(update: Update, context: HaliContext) -> None:
     """/forget: ask for confirmation before erasing."""
     assert update.effective_message is not None
-    t = translator(await _language(update, context))
+    t = await context.translator()
     io.send(context, update.effective_message, render.forget_confirm(t), key=("forget",))
 
 
@@ -145,7 +122,7 @@ async def unknown_command(update: Update, context: HaliContext) -> None:
             not at or addressee.lower() != (context.bot.username or "").lower()):
         log.debug("ignoring a group command not addressed to Hali")
         return
-    t = translator(await _language(update, context))
+    t = await context.translator()
     io.send(context, message, render.unknown_command(t), key=("unknown",))
 
 
@@ -158,10 +135,10 @@ async def text_message(update: Update, context: HaliContext) -> None:
     assert message is not None and message.text is not None
     if not _addressed_to_bot(message, context):
         return
-    stored = await _remember(update, context)
     text = _without_mention(message.text, context)
     answer = await context.hali.engine.answer(
-        text, stored_language=stored, telegram_language=_telegram_language(update), chat_id=message.chat.id
+        text, stored_language=await context.stored_language(), telegram_language=context.telegram_language(),
+        chat_id=message.chat.id,
     )
     route: IntentRoute | None = context.bot_data.get(INTENT_ROUTES, {}).get(answer.intent)
     if route is not None and await route(update, context, answer):
@@ -183,7 +160,7 @@ async def other_message(update: Update, context: HaliContext) -> None:
     log.info("non-text message in %s chat ignored or explained", message.chat.type)
     if message.chat.type != Chat.PRIVATE:
         return
-    t = translator(await _language(update, context))
+    t = await context.translator()
     io.send(context, message, render.unsupported_message(t), key=("unsupported",))
 
 
@@ -199,8 +176,7 @@ async def button(update: Update, context: HaliContext) -> None:
     """Inline buttons: refresh a card, pick a service, choose a language, confirm erasure."""
     query = update.callback_query
     assert query is not None
-    stored = await _remember(update, context)
-    lang = choose_language(stored=stored, detected=None, telegram_code=_telegram_language(update))
+    lang = await context.language()
     engine = context.hali.engine
     chat_id = query.message.chat.id if query.message is not None else None
     action = decode(query.data)
@@ -222,6 +198,7 @@ async def button(update: Update, context: HaliContext) -> None:
     match action:
         case ChooseLanguage(chosen) if chosen in LANGUAGES:
             await context.hali.store.set_language(chat_id, chosen)
+            context.chose_language(chosen)
             return await io.edit(context, query, render.language_set(translator(chosen)), chosen)
         case Forget(confirmed=True):
             await context.hali.store.forget_user(chat_id)
@@ -261,7 +238,7 @@ async def error_handler(update: object, context: HaliContext) -> None:
     ticket = current_ticket.get()
     if ticket is not None and ticket.sent:
         raise ApplicationHandlerStop  # the update was answered before the error
-    t = translator(choose_language(stored=None, detected=None, telegram_code=_telegram_language(update)))
+    t = translator(choose_language(stored=None, detected=None, telegram_code=context.telegram_language()))
     if isinstance(error, NotSaved):
         reply = render.change_not_saved(t)
     elif store_failed:

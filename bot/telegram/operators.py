@@ -24,7 +24,7 @@ from bot.catalog.model import Service, Text
 from bot.core.actions import OperatorStep, decode, matches
 from bot.core.maintenance import MAX_WINDOW, BadTime, parse_end, parse_start
 from bot.core.status import INCIDENT_STATES, Incident, State
-from bot.i18n import Translator, choose_language, translator
+from bot.i18n import Translator
 from bot.render import Reply
 from bot.render import operators as R
 from bot.render import operators_status as RS
@@ -112,14 +112,6 @@ def _drop(context: HaliContext) -> None:
         context.user_data.pop(FLOW_KEY, None)
 
 
-async def _translator(update: Update, context: HaliContext) -> Translator:
-    chat = update.effective_chat
-    stored = await context.hali.store.touch_user(chat.id) if chat else None
-    user = update.effective_user
-    return translator(choose_language(stored=stored, detected=None,
-                                      telegram_code=user.language_code if user else None))
-
-
 def _actor(update: Update) -> str:
     user = update.effective_user
     assert user is not None
@@ -174,7 +166,7 @@ async def _begin(update: Update, context: HaliContext, kind: str) -> None:
     message = update.effective_message
     user = update.effective_user
     assert message is not None and user is not None and context.user_data is not None
-    t = await _translator(update, context)
+    t = await context.translator()
     if not await _services(context, user.id):
         io.send(context, message, R.no_services(t))
         _stop()
@@ -211,7 +203,7 @@ async def maintenance_command(update: Update, context: HaliContext) -> None:
 async def cancel_command(update: Update, context: HaliContext) -> None:
     """/cancel: drop the operator's draft."""
     assert update.effective_message is not None
-    t = await _translator(update, context)
+    t = await context.translator()
     had = _flow(context) is not None
     _drop(context)
     io.send(context, update.effective_message, R.cancelled(t) if had else R.nothing_to_cancel(t))
@@ -221,7 +213,7 @@ async def cancel_command(update: Update, context: HaliContext) -> None:
 async def who_command(update: Update, context: HaliContext) -> None:
     """/who: how many chats follow each service; counts only, never chat ids."""
     assert update.effective_message is not None
-    t = await _translator(update, context)
+    t = await context.translator()
     outbox = context.hali.store.outbox
     counts, chats = await outbox.subscription_counts(), await outbox.count_following()
     catalog = (await context.hali.engine.board.snapshot()).catalog
@@ -232,7 +224,7 @@ async def who_command(update: Update, context: HaliContext) -> None:
 async def reports_command(update: Update, context: HaliContext) -> None:
     """/reports [service] [hours]: citizens' reports per service, 24 hours unless told."""
     assert update.effective_message is not None
-    t = await _translator(update, context)
+    t = await context.translator()
     catalog = (await context.hali.engine.board.snapshot()).catalog
     service_id: str | None = None
     hours = 24
@@ -262,7 +254,7 @@ async def text_input(update: Update, context: HaliContext) -> None:
     message = update.effective_message
     user = update.effective_user
     assert message is not None and message.text is not None and user is not None
-    t = await _translator(update, context)
+    t = await context.translator()
     text = message.text.strip()
     problem = _accept(flow, text, t)
     if problem is not None:
@@ -311,7 +303,7 @@ async def button(update: Update, context: HaliContext) -> None:
     """A press on a draft's button: checked against the operator, the draft's token and its step."""
     query = update.callback_query
     assert query is not None
-    t = await _translator(update, context)
+    t = await context.translator()
     flow = _flow(context)
     action = decode(query.data)
     user_id = query.from_user.id

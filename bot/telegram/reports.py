@@ -21,14 +21,13 @@ from bot.core.actions import ReportOp, ReportStart, ReportStep, decode
 from bot.core.periodic import every
 from bot.core.reports import MAX_TEXT, ReportDraft, ReportFlow, Step, new_nonce
 from bot.core.understanding import Symptom
-from bot.i18n import Translator, choose_language, translator
+from bot.i18n import Translator, translator
 from bot.render import Reply
 from bot.render import reports as render
 from bot.services.answers import Answer
 from bot.store.errors import STORE_FAILURES
 from bot.telegram import io
 from bot.telegram.context import HaliApplication, HaliContext
-from bot.telegram.handlers import _language, _remember, _telegram_language
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +42,7 @@ async def report_command(update: Update, context: HaliContext) -> None:
     """/report [service]: start the flow (in a group: move to a private chat)."""
     message = update.effective_message
     assert message is not None
-    t = translator(await _language(update, context))
+    t = await context.translator()
     service_id = await _match_service(context, " ".join(context.args or []))
     if message.chat.type != Chat.PRIVATE:
         io.send(context, message, render.go_private(t, _link(context, service_id)))
@@ -55,7 +54,7 @@ async def start_report(update: Update, context: HaliContext) -> None:
     """/start report-<service>: the deep link from a group opens the flow in private."""
     message = update.effective_message
     assert message is not None
-    t = translator(await _language(update, context))
+    t = await context.translator()
     payload = (context.args or [""])[0]
     service_id = payload.removeprefix("report").removeprefix("-") or None
     snapshot = await context.hali.engine.board.snapshot()
@@ -105,7 +104,7 @@ async def flow_text(update: Update, context: HaliContext) -> None:
     flow = await reports.flow(message.chat.id)
     if flow is None or flow.step not in (Step.SERVICE, Step.DETAILS):
         return
-    t = translator(await _language(update, context))
+    t = await context.translator()
     if flow.step is Step.SERVICE:
         service_id = await _match_service(context, message.text)
         if service_id is None:
@@ -128,8 +127,7 @@ async def flow_button(update: Update, context: HaliContext) -> None:
     """⚠️ Report a problem (on every card) and the flow's own buttons (tied to the flow by its nonce)."""
     query = update.callback_query
     assert query is not None
-    stored = await _remember(update, context)
-    lang = choose_language(stored=stored, detected=None, telegram_code=_telegram_language(update))
+    lang = await context.language()
     t = translator(lang)
     action = decode(query.data)
     if isinstance(action, ReportStart):

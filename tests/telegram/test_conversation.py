@@ -275,3 +275,25 @@ async def test_an_operator_change_from_the_cli_shows_within_five_seconds(hali: H
             break
         assert loop.time() - changed < 5, "the change did not show within 5 seconds"
         await asyncio.sleep(0.25)
+
+
+async def test_each_update_reads_its_chat_once_however_many_steps_ask_its_language(
+    hali: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[int] = []
+    touch = hali.store.touch_user
+
+    async def counted(chat_id: int) -> str | None:
+        reads.append(chat_id)
+        return await touch(chat_id)
+
+    monkeypatch.setattr(hali.store, "touch_user", counted)
+    card = await hali.say(4101, "is ntsa down?")
+    assert reads == [4101]
+    await hali.command(4101, "language")
+    assert reads == [4101, 4101]
+    answers = await hali.tap(4101, card, "🔄")
+    assert answers and reads == [4101, 4101, 4101], "one read for the button press too"
+    # A first-person failure report is understood, then taken over by the report flow: one read still.
+    await hali.say(4101, "I can't log in to ntsa, it keeps failing")
+    assert reads == [4101] * 4
