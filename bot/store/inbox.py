@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import case, delete, func, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -30,6 +30,9 @@ from sqlalchemy.orm import aliased
 
 from bot.store.db import insert_ignore
 from bot.store.models import InboxRow
+
+if TYPE_CHECKING:
+    from bot.store.repo import Store
 
 PENDING, DONE, INVALID = "pending", "done", "invalid"
 KEPT_AFTER_DONE = timedelta(days=1)
@@ -79,12 +82,12 @@ class InboxCounts:
 
 
 class Inbox:
-    """The inbox table of one store."""
+    """A part of the store (`Inbox(store)`): the updates kept before they are confirmed."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], dialect: str, clock: Callable[[], datetime]) -> None:
-        self.sessions = sessions
-        self.dialect = dialect
-        self.clock = clock
+    def __init__(self, store: Store) -> None:
+        self.sessions: async_sessionmaker[AsyncSession] = store.sessions
+        self.dialect = store.engine.dialect.name
+        self.clock: Callable[[], datetime] = store.clock
 
     async def add(self, updates: Sequence[dict[str, Any]]) -> list[int]:
         """Keep updates (each once, whatever is delivered twice); returns the ids that were new.

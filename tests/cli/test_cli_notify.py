@@ -82,7 +82,7 @@ def test_sending_shows_what_the_budget_is_doing(capsys: pytest.CaptureFixture[st
         try:
             board = SenderBoard(store.sessions, store.engine.dialect.name, "bot:1", "bot", clock=store.clock)
             await board.beat(answers=120, notices=3000, paid=0, rate=29.1, sent=500, throttled=1, dropped=4)
-            await Inbox(store.sessions, store.engine.dialect.name, store.clock).add(
+            await Inbox(store).add(
                 [{"update_id": 1, "message": {"chat": {"id": 5}}}])
         finally:
             await store.close()

@@ -13,7 +13,7 @@ from bot.store.repo import Store
 
 
 def inbox_of(store: Store) -> Inbox:
-    return Inbox(store.sessions, store.engine.dialect.name, store.clock)
+    return Inbox(store)
 
 
 def message(update_id: int, chat_id: int, text: str = "kra?") -> dict[str, Any]:

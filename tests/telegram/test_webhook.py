@@ -148,7 +148,7 @@ async def test_an_update_delivered_twice_to_two_replicas_is_answered_once(hooked
     update["text"] = "is kra down?"
     body = {"update_id": 777, "message": update}
     # Another replica: its own inbox and receiver on the same store.
-    other_inbox = Inbox(hooked.store.sessions, hooked.store.engine.dialect.name, hooked.store.clock)
+    other_inbox = Inbox(hooked.store)
     other = WebhookReceiver(other_inbox, SECRET, lambda: None)
     first = await hooked.post(body)
     async with TestClient(TestServer(_receiver_app(other))) as client:

@@ -36,7 +36,7 @@ async def sending(ctx: Context, args: argparse.Namespace) -> int:
     """The send budget: queues per priority, rate, 429s, drops; the inbox."""
     store, settings = ctx.store, ctx.settings
     report = await sending_report(store.sessions, store.clock)
-    inbox = await Inbox(store.sessions, store.engine.dialect.name, store.clock).counts()
+    inbox = await Inbox(store).counts()
     now = store.clock()
     oldest = round((now - inbox.oldest_pending).total_seconds()) if inbox.oldest_pending else None
     data: dict[str, Any] = {
