@@ -32,6 +32,7 @@ from sqlalchemy import select
 
 from benchmarks.harness import database, machine, percentile
 from bot.catalog.loader import load_catalog
+from bot.core.recipient import Recipient
 from bot.store.chats import ChatCache, ChatState
 from bot.store.models import UserRow
 from bot.store.repo import Store
@@ -73,7 +74,7 @@ async def run(url: str, args: argparse.Namespace) -> None:
         chats = list(range(1, args.chats + 1))
         for chat in chats:
             await a.set_language(chat, "sw" if chat % 2 else "en")
-            await a.outbox.subscribe(chat, "kra", "en")
+            await a.subscriptions.subscribe(Recipient.telegram(chat), "kra", "en")
         await asyncio.gather(*(b.chat(chat) for chat in chats))
 
         print(f"\nper update, PostgreSQL, {args.chats} chats, {args.updates} updates")

@@ -37,6 +37,7 @@ from bot.catalog.loader import load_catalog  # noqa: E402
 from bot.catalog.model import Text  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.core.budget import Priority  # noqa: E402
+from bot.core.recipient import TELEGRAM  # noqa: E402
 from bot.core.status import State  # noqa: E402
 from bot.store.models import Base, SubscriberRow, SubscriptionRow  # noqa: E402
 from bot.store.repo import Store  # noqa: E402
@@ -57,10 +58,11 @@ async def seed(database: str, n: int) -> float:
         for first in range(1, n + 1, chunk):
             ids = range(first, min(n, first + chunk - 1) + 1)
             await session.execute(SubscriberRow.__table__.insert(),
-                                  [{"chat_id": c, "language": "sw" if c % 3 == 0 else "en", "active": True,
-                                    "created_at": store.clock()} for c in ids])
+                                  [{"medium": TELEGRAM, "address": str(c), "language": "sw" if c % 3 == 0 else "en",
+                                    "active": True, "created_at": store.clock()} for c in ids])
             await session.execute(SubscriptionRow.__table__.insert(),
-                                  [{"chat_id": c, "service_id": "*", "created_at": store.clock()} for c in ids])
+                                  [{"medium": TELEGRAM, "address": str(c), "service_id": "*",
+                                    "created_at": store.clock()} for c in ids])
     seeded = time.perf_counter() - started
     await store.close()
     return seeded

@@ -48,6 +48,7 @@ from sqlalchemy import func, insert, select  # noqa: E402
 from benchmarks.harness import database, fake, machine, percentile, start_fake, stop  # noqa: E402
 from bot.catalog.loader import load_catalog  # noqa: E402
 from bot.catalog.model import Text  # noqa: E402
+from bot.core.recipient import TELEGRAM  # noqa: E402
 from bot.core.status import State  # noqa: E402
 from bot.services.sending import NOTICE_SHARE  # noqa: E402
 from bot.store.models import SenderMinuteRow, SubscriberRow, SubscriptionRow  # noqa: E402
@@ -102,9 +103,10 @@ async def seed(db_url: str, subscribers: int) -> None:
         for first in range(0, subscribers, 10_000):
             ids = range(SUBSCRIBER_BASE + first, SUBSCRIBER_BASE + min(subscribers, first + 10_000))
             await session.execute(insert(SubscriberRow), [
-                {"chat_id": c, "language": "sw" if c % 2 else "en", "active": True, "created_at": now} for c in ids])
+                {"medium": TELEGRAM, "address": str(c), "language": "sw" if c % 2 else "en", "active": True,
+                 "created_at": now} for c in ids])
             await session.execute(insert(SubscriptionRow), [
-                {"chat_id": c, "service_id": "ecitizen", "created_at": now} for c in ids])
+                {"medium": TELEGRAM, "address": str(c), "service_id": "ecitizen", "created_at": now} for c in ids])
     await store.close()
 
 

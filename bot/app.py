@@ -90,7 +90,8 @@ def assemble(settings: Settings, store: Store, *, channel_link: str | None = Non
     links = incident_links(settings)
     max_age = settings.status_cache_seconds if cache_seconds is None else cache_seconds
     board = make_board(store, max_age=max_age, extra=[CrowdSignals(reports)])
-    engine = Engine(board, clock=store.clock, outbox=store.outbox, channel_link=channel_link, incident_link=links)
+    engine = Engine(board, clock=store.clock, following=store.subscriptions, channel_link=channel_link,
+                    incident_link=links)
     return App(settings, store, board, engine)
 
 

@@ -34,6 +34,7 @@ from bot.app import Jobs, assemble, channel_link, open_store
 from bot.config import ConfigError, Settings
 from bot.core.exclusive import Exclusive
 from bot.core.periodic import every
+from bot.core.recipient import Recipient
 from bot.i18n import load_translators
 from bot.server import HttpServer, bot_server
 from bot.services.check_runner import CheckRunner, default_holder
@@ -97,7 +98,8 @@ async def serve(settings: Settings, *, checks: bool = True, concurrency: int = 3
     store = await open_store(settings)
     try:
         channel = await resolve_channel(settings)
-        await store.outbox.set_channel(channel[0] if channel else None, channel[1] if channel else None)
+        await store.subscriptions.set_channel(Recipient.telegram(channel[0]) if channel else None,
+                                             channel[1] if channel else None)
         app = assemble(settings, store, channel_link=channel_link(settings, channel[1] if channel else None))
         shared = shared_budget(settings, store, role="bot")
         metrics = Metrics()  # one registry per process
@@ -106,7 +108,8 @@ async def serve(settings: Settings, *, checks: bool = True, concurrency: int = 3
                                on_answered=metrics.answer_latency.observe, request=requests["request"],
                                get_updates_request=requests["get_updates_request"])
         application, inbox = front.application, front.inbox
-        dispatcher, sender = build_dispatcher(settings, store, shared.budget, channel=channel)
+        public = (Recipient.telegram(channel[0]), channel[1]) if channel is not None else None
+        dispatcher, sender = build_dispatcher(settings, store, shared.budget, channel=public)
         holder = default_holder()
         server: HttpServer | None = None
         if settings.http_port is not None:
@@ -169,7 +172,7 @@ async def dispatch(settings: Settings) -> int:
     """`hali dispatch`: one more dispatcher, until SIGINT or SIGTERM."""
     store = await open_store(settings)
     try:
-        channel = await store.outbox.channel()
+        channel = await store.subscriptions.channel()
         shared = shared_budget(settings, store, role="dispatch")
         dispatcher, sender = build_dispatcher(settings, store, shared.budget, channel=channel)
         jobs = Jobs()

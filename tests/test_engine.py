@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.catalog.model import Text
 from bot.core.clock import FrozenClock
+from bot.core.recipient import Recipient
 from bot.core.status import State
 from bot.core.understanding import Intent
 from bot.services.answers import MEMO_SIZE, Engine
@@ -38,10 +39,10 @@ async def test_a_new_snapshot_is_shown_at_once(store: Store, clock: FrozenClock)
 
 
 async def test_the_subscribe_button_matches_the_chat(store: Store, clock: FrozenClock) -> None:
-    engine = Engine(make_board(store, max_age=60), clock=clock, outbox=store.outbox)
-    await store.outbox.subscribe(1, "kra", "en")
-    following = await engine.answer("is kra down?", chat_id=1)
-    other = await engine.answer("is kra down?", chat_id=2)
+    engine = Engine(make_board(store, max_age=60), clock=clock, following=store.subscriptions)
+    await store.subscriptions.subscribe(Recipient.telegram(1), "kra", "en")
+    following = await engine.answer("is kra down?", recipient=Recipient.telegram(1))
+    other = await engine.answer("is kra down?", recipient=Recipient.telegram(2))
     assert following.reply is not other.reply
     assert "n:kra" not in _data(following) and "n:kra" in _data(other)
 

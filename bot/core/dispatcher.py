@@ -55,6 +55,7 @@ from bot.core.budget import (
 )
 from bot.core.clock import Clock, system_clock
 from bot.core.notifications import Event
+from bot.core.recipient import Recipient
 from bot.core.reply import Reply
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,8 @@ class ClaimedRow(Protocol):
     @property
     def event_id(self) -> int: ...
     @property
+    def recipient(self) -> Recipient: ...
+    @property
     def chat_id(self) -> int: ...
     @property
     def language(self) -> str: ...
@@ -94,7 +97,7 @@ class OutboxPort(Protocol):
     async def mark_sent(self, ids: Sequence[int]) -> None: ...
     async def retry_later(self, delivery_id: int, attempts: int, delay: float, error: str) -> None: ...
     async def mark_failed(self, delivery_id: int, attempts: int, error: str) -> None: ...
-    async def deactivate_chat(self, chat_id: int, reason: str) -> int: ...
+    async def deactivate(self, recipient: Recipient, reason: str) -> int: ...
     async def events(self, ids: Sequence[int]) -> dict[int, Event]: ...
 
 
@@ -279,7 +282,7 @@ class Dispatcher:
             if row.chat_id in self._gone:
                 return  # a second message was already on its way when the first learnt it
             self._gone.add(row.chat_id)
-            dropped = await self.outbox.deactivate_chat(row.chat_id, error.reason)
+            dropped = await self.outbox.deactivate(row.recipient, error.reason)
             self.stats.deactivated += 1
             log.info("a chat is gone (%s); %d queued rows dropped", error.reason, dropped)
         elif isinstance(error, Rejected | Dropped):

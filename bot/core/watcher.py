@@ -35,6 +35,8 @@ class WatchStore(Protocol):
         settled_news: Callable[[set[str]], Sequence[Event]] | None = None,
     ) -> list[int]: ...
 
+
+class Purging(Protocol):
     async def purge(self, *, days: float = 30) -> int: ...
 
 
@@ -43,9 +45,11 @@ class StatusWatcher:
 
     def __init__(
         self, board: StatusBoard, store: WatchStore, *, settle: float = 120.0, interval: float = 10.0,
-        clock: Clock = system_clock, wording: DependencyWording | None = None,
+        clock: Clock = system_clock, wording: DependencyWording | None = None, outbox: Purging | None = None,
     ) -> None:
+        """`store`: the watcher's state (`bot.store.watch`); `outbox`: purged of old deliveries hourly."""
         self.board = board
+        self.outbox = outbox
         self.wording = wording  # without it, dependency changes are not announced
         self.store = store
         self.settle = settle
@@ -94,8 +98,8 @@ class StatusWatcher:
         ticks = 0
         while True:
             try:
-                if ticks % max(1, int(3600 / self.interval)) == 0:
-                    await self.store.purge(days=30)
+                if self.outbox is not None and ticks % max(1, int(3600 / self.interval)) == 0:
+                    await self.outbox.purge(days=30)
                 ticks += 1
                 await self.tick()
             except asyncio.CancelledError:

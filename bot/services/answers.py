@@ -16,6 +16,7 @@ from bot import render
 from bot.catalog.model import Catalog, Service
 from bot.core.board import Snapshot, StatusBoard
 from bot.core.clock import Clock, system_clock
+from bot.core.recipient import Recipient
 from bot.core.understanding import Intent, Symptom, Understander, Understanding
 from bot.i18n import Translator, choose_language, translator
 from bot.render import Reply
@@ -54,7 +55,7 @@ class Answer:
 
 class Engine:
     def __init__(
-        self, board: StatusBoard, *, clock: Clock = system_clock, outbox: SubscriptionStore | None = None,
+        self, board: StatusBoard, *, clock: Clock = system_clock, following: SubscriptionStore | None = None,
         channel_link: str | None = None, incident_link: Callable[[int], str] | None = None,
     ) -> None:
         self.board = board
@@ -67,23 +68,24 @@ class Engine:
         self._understood: OrderedDict[str, Understanding] = OrderedDict()
         # Cards of the current snapshot, for the current second: (snapshot, second) -> cards.
         self._cards: tuple[Snapshot, int, dict[tuple[str, str, bool], Reply]] | None = None
-        self.outbox = outbox  # where subscriptions live; the Telegram wiring sets it to the store's
+        # Who follows what (the store's subscriptions); without it the engine answers, but cannot subscribe.
+        self.following = following
 
     @property
     def subscriptions(self) -> Subscriptions:
-        """Subscribing and unsubscribing; needs `outbox` (a chat to subscribe, i.e. Telegram)."""
-        if self.outbox is None:
+        """Subscribing and unsubscribing; needs `following`, the store of subscriptions."""
+        if self.following is None:
             raise RuntimeError("this engine has no subscription store")
-        return Subscriptions(self.board, self.outbox, self.understander)
+        return Subscriptions(self.board, self.following, self.understander)
 
-    async def _subscribed(self, snapshot: Snapshot, chat_id: int | None, service_id: str | None) -> bool:
+    async def _subscribed(self, snapshot: Snapshot, recipient: Recipient | None, service_id: str | None) -> bool:
         """Whether the card's button says "Stop notifications"; not known while the store is away."""
-        if chat_id is None or service_id is None or self.outbox is None:
+        if recipient is None or service_id is None or self.following is None:
             return False
         if snapshot.stale:
             return False  # the store did not answer the board just now: do not wait for it again
         try:
-            return await self.outbox.is_subscribed(chat_id, service_id)
+            return await self.following.is_subscribed(recipient, service_id)
         except STORE_FAILURES:
             log.warning("could not read a chat's subscriptions; the card offers to subscribe")
             return False
@@ -112,22 +114,22 @@ class Engine:
 
     async def answer(
         self, text: str, *, stored_language: str | None = None, telegram_language: str | None = None,
-        chat_id: int | None = None,
+        recipient: Recipient | None = None,
     ) -> Answer:
-        """Answer one free-text message; with `chat_id`, subscription requests act on that chat."""
+        """Answer one free-text message; with `recipient` (who asks), subscription requests act on it."""
         snapshot, u = await self.understand(text)
         lang = choose_language(stored=stored_language, detected=u.language, telegram_code=telegram_language)
         t = translator(lang)
         if u.intent in (Intent.SUBSCRIBE, Intent.UNSUBSCRIBE):
-            if chat_id is None or self.outbox is None:
+            if recipient is None or self.following is None:
                 service = snapshot.catalog.get(u.service) if u.service else None
                 reply = notify_texts.subscribe_elsewhere(t, service, unsubscribe=u.intent is Intent.UNSUBSCRIBE)
             else:
-                reply = await self.subscriptions.understood(chat_id, u, lang)
+                reply = await self.subscriptions.understood(recipient, u, lang)
             self.answered[u.intent.value, lang] += 1
             return Answer(u.intent, u.service, lang, reply, u.symptom)
         self.answered[u.intent.value, lang] += 1
-        reply = self._reply(t, snapshot, u, subscribed=await self._subscribed(snapshot, chat_id, u.service))
+        reply = self._reply(t, snapshot, u, subscribed=await self._subscribed(snapshot, recipient, u.service))
         return Answer(u.intent, u.service, lang, reply, u.symptom, u.unsure)
 
     def _reply(self, t: Translator, snapshot: Snapshot, u: Understanding, *, subscribed: bool = False) -> Reply:
@@ -183,7 +185,7 @@ class Engine:
 
     # --- commands and buttons ------------------------------------------------------------------
 
-    async def status(self, arg: str, lang: str, *, chat_id: int | None = None) -> tuple[str | None, Reply]:
+    async def status(self, arg: str, lang: str, *, recipient: Recipient | None = None) -> tuple[str | None, Reply]:
         """/status [service]: a card, a choice, or the overview of problems."""
         snapshot = await self.board.snapshot()
         t = translator(lang)
@@ -194,7 +196,7 @@ class Engine:
         service_id, candidates = understander.match_service(arg[:MAX_TEXT])
         if service_id is not None:
             return service_id, self._card(t, snapshot, snapshot.catalog[service_id], self.clock(),
-                                          subscribed=await self._subscribed(snapshot, chat_id, service_id))
+                                          subscribed=await self._subscribed(snapshot, recipient, service_id))
         u = understander.understand(arg[:MAX_TEXT])
         if u.ambiguous is not None:
             return None, render.which_one(t, u.ambiguous, _services(snapshot.catalog, u.ambiguous.services))
@@ -202,13 +204,13 @@ class Engine:
             return None, render.did_you_mean(t, _services(snapshot.catalog, candidates))
         return None, render.which_service(t, snapshot)
 
-    async def card(self, service_id: str, lang: str, *, chat_id: int | None = None) -> Reply | None:
+    async def card(self, service_id: str, lang: str, *, recipient: Recipient | None = None) -> Reply | None:
         snapshot = await self.board.snapshot()
         service = snapshot.catalog.get(service_id)
         if service is None:
             return None
         return self._card(translator(lang), snapshot, service, self.clock(),
-                          subscribed=await self._subscribed(snapshot, chat_id, service_id))
+                          subscribed=await self._subscribed(snapshot, recipient, service_id))
 
     async def workarounds(self, service_id: str, lang: str) -> Reply | None:
         snapshot = await self.board.snapshot()

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from bot.catalog.model import Catalog
 from bot.core.notifications import Event, EventKind
+from bot.core.recipient import Recipient
 from bot.core.status import State
 from bot.i18n import translator
 from bot.render import Reply
@@ -74,6 +75,7 @@ def follow_up_hook(reports: ReportStore, incident_link: Callable[[int], str] | N
             event = Event(id=0, service_id=service_id, kind=EventKind.REPORT_FOLLOW_UP,
                           state=State.OPERATIONAL, created_at=returned_at, since=returned_at,
                           rendered={message.language: message.reply.html})
-            await record_direct_event(session, event, message.chat_id, message.language, replaces=back_event)
+            await record_direct_event(session, event, Recipient.telegram(message.chat_id), message.language,
+                                      replaces=back_event)
 
     return queue

@@ -13,6 +13,7 @@ from bot import render
 from bot.catalog.model import Catalog, Service
 from bot.core.board import StatusBoard
 from bot.core.notifications import ALL_SERVICES, QuietHoursError, parse_quiet
+from bot.core.recipient import Recipient
 from bot.core.understanding import Intent, Understander, Understanding
 from bot.i18n import Translator, translator
 from bot.render import Reply
@@ -24,12 +25,12 @@ DEEP_LINK_PREFIX = "sub-"
 
 
 class SubscriptionStore(Protocol):
-    async def subscribe(self, chat_id: int, service_id: str, language: str) -> bool: ...
-    async def unsubscribe(self, chat_id: int, service_id: str | None) -> list[str]: ...
-    async def subscriptions(self, chat_id: int) -> list[str]: ...
-    async def is_subscribed(self, chat_id: int, service_id: str) -> bool: ...
-    async def set_quiet(self, chat_id: int, hours: tuple[int, int] | None, language: str) -> None: ...
-    async def quiet_hours(self, chat_id: int) -> tuple[int, int] | None: ...
+    async def subscribe(self, recipient: Recipient, service_id: str, language: str) -> bool: ...
+    async def unsubscribe(self, recipient: Recipient, service_id: str | None) -> list[str]: ...
+    async def following(self, recipient: Recipient) -> list[str]: ...
+    async def is_subscribed(self, recipient: Recipient, service_id: str) -> bool: ...
+    async def set_quiet(self, recipient: Recipient, hours: tuple[int, int] | None, language: str) -> None: ...
+    async def quiet_hours(self, recipient: Recipient) -> tuple[int, int] | None: ...
 
 
 class Subscriptions:
@@ -59,7 +60,7 @@ class Subscriptions:
 
     # --- subscribing ----------------------------------------------------------------------------
 
-    async def subscribe(self, chat_id: int, text: str, lang: str) -> Reply:
+    async def subscribe(self, recipient: Recipient, text: str, lang: str) -> Reply:
         """/subscribe [service|all]."""
         t = translator(lang)
         if not text.strip():
@@ -67,18 +68,18 @@ class Subscriptions:
         service_id, candidates, catalog = await self._resolve(text)
         if service_id is None:
             return texts.choose_service(t, candidates or await self._common())
-        return await self.subscribe_id(chat_id, service_id, lang, catalog=catalog)
+        return await self.subscribe_id(recipient, service_id, lang, catalog=catalog)
 
-    async def subscribe_id(self, chat_id: int, service_id: str, lang: str, *,
+    async def subscribe_id(self, recipient: Recipient, service_id: str, lang: str, *,
                            catalog: Catalog | None = None) -> Reply:
         catalog = catalog or await self._catalog()
         service = catalog.get(service_id)
         if service is None and service_id != ALL_SERVICES:
             return Reply(render.button_expired(translator(lang)))
-        added = await self.store.subscribe(chat_id, service_id, lang)
+        added = await self.store.subscribe(recipient, service_id, lang)
         return texts.subscribed(translator(lang), service, already=not added)
 
-    async def deep_link(self, chat_id: int, payload: str, lang: str) -> Reply | None:
+    async def deep_link(self, recipient: Recipient, payload: str, lang: str) -> Reply | None:
         """/start sub-<service>: None when the payload is not a subscription link."""
         if not payload.startswith(DEEP_LINK_PREFIX):
             return None
@@ -86,56 +87,56 @@ class Subscriptions:
         catalog = await self._catalog()
         if key != "all" and key not in catalog:
             return texts.unknown_link_service(translator(lang), key)
-        return await self.subscribe_id(chat_id, ALL_SERVICES if key == "all" else key, lang, catalog=catalog)
+        return await self.subscribe_id(recipient, ALL_SERVICES if key == "all" else key, lang, catalog=catalog)
 
     # --- unsubscribing ---------------------------------------------------------------------------
 
-    async def unsubscribe(self, chat_id: int, text: str, lang: str) -> Reply:
+    async def unsubscribe(self, recipient: Recipient, text: str, lang: str) -> Reply:
         """/unsubscribe [service|all]; without one, the list with remove buttons."""
         if not text.strip():
-            return await self.alerts(chat_id, lang)
+            return await self.alerts(recipient, lang)
         service_id, _, catalog = await self._resolve(text)
         if service_id is None:
-            return await self.alerts(chat_id, lang)
-        return await self._remove(chat_id, service_id, lang, catalog)
+            return await self.alerts(recipient, lang)
+        return await self._remove(recipient, service_id, lang, catalog)
 
-    async def _remove(self, chat_id: int, service_id: str, lang: str, catalog: Catalog) -> Reply:
+    async def _remove(self, recipient: Recipient, service_id: str, lang: str, catalog: Catalog) -> Reply:
         t = translator(lang)
         everything = service_id == ALL_SERVICES
-        removed = await self.store.unsubscribe(chat_id, None if everything else service_id)
+        removed = await self.store.unsubscribe(recipient, None if everything else service_id)
         return texts.unsubscribed(t, self._names(t, catalog, removed), everything=everything)
 
-    async def remove_from_list(self, chat_id: int, service_id: str, lang: str) -> Reply:
+    async def remove_from_list(self, recipient: Recipient, service_id: str, lang: str) -> Reply:
         """The ❌ button of /alerts: remove it, show the list again."""
-        await self.store.unsubscribe(chat_id, service_id)
-        return await self.alerts(chat_id, lang)
+        await self.store.unsubscribe(recipient, service_id)
+        return await self.alerts(recipient, lang)
 
-    async def alerts(self, chat_id: int, lang: str) -> Reply:
+    async def alerts(self, recipient: Recipient, lang: str) -> Reply:
         """/alerts: what this chat follows."""
         t = translator(lang)
         catalog = await self._catalog()
-        followed = await self.store.subscriptions(chat_id)
+        followed = await self.store.following(recipient)
         pairs = [(sid, name) for sid, name in zip(followed, self._names(t, catalog, followed), strict=True)]
-        return texts.alerts(t, pairs, await self.store.quiet_hours(chat_id))
+        return texts.alerts(t, pairs, await self.store.quiet_hours(recipient))
 
     # --- the status card's button -------------------------------------------------------------------
 
-    async def toggle(self, chat_id: int, service_id: str, lang: str, *, on: bool) -> bool | None:
+    async def toggle(self, recipient: Recipient, service_id: str, lang: str, *, on: bool) -> bool | None:
         """🔔 / 🔕 on a card; returns the new state, or None for an unknown service."""
         if service_id not in await self._catalog():
             return None
         if on:
-            await self.store.subscribe(chat_id, service_id, lang)
+            await self.store.subscribe(recipient, service_id, lang)
         else:
-            await self.store.unsubscribe(chat_id, service_id)
+            await self.store.unsubscribe(recipient, service_id)
         return on
 
-    async def is_subscribed(self, chat_id: int | None, service_id: str) -> bool:
-        return chat_id is not None and await self.store.is_subscribed(chat_id, service_id)
+    async def is_subscribed(self, recipient: Recipient | None, service_id: str) -> bool:
+        return recipient is not None and await self.store.is_subscribed(recipient, service_id)
 
     # --- quiet hours ------------------------------------------------------------------------------
 
-    async def quiet(self, chat_id: int, text: str, lang: str) -> Reply:
+    async def quiet(self, recipient: Recipient, text: str, lang: str) -> Reply:
         """/quiet 22-6, /quiet off; without an argument, how to use it."""
         t = translator(lang)
         if not text.strip():
@@ -144,30 +145,30 @@ class Subscriptions:
             hours = parse_quiet(text)
         except QuietHoursError:
             return texts.quiet_usage(t, invalid=text)
-        await self.store.set_quiet(chat_id, hours, lang)
+        await self.store.set_quiet(recipient, hours, lang)
         return texts.quiet_set(t, hours)
 
     # --- free text ---------------------------------------------------------------------------------
 
-    async def understood(self, chat_id: int | None, u: Understanding, lang: str) -> Reply:
+    async def understood(self, recipient: Recipient | None, u: Understanding, lang: str) -> Reply:
         """What the Understander made of "nifahamishe ecitizen ikirudi" / "acha kunitumia messages"."""
         t = translator(lang)
         catalog = await self._catalog()
-        if chat_id is None:
+        if recipient is None:
             return texts.subscribe_elsewhere(t, catalog.get(u.service) if u.service else None,
                                              unsubscribe=u.intent is Intent.UNSUBSCRIBE)
         if u.intent is Intent.SUBSCRIBE:
             if u.service is None and u.all_services:
-                return await self.subscribe_id(chat_id, ALL_SERVICES, lang, catalog=catalog)
+                return await self.subscribe_id(recipient, ALL_SERVICES, lang, catalog=catalog)
             if u.service is None:
                 candidates = [s for s in (catalog.get(c) for c in u.candidates) if s is not None]
                 return texts.choose_service(t, candidates or await self._common())
-            return await self.subscribe_id(chat_id, u.service, lang, catalog=catalog)
+            return await self.subscribe_id(recipient, u.service, lang, catalog=catalog)
         if u.service is not None:
-            return await self._remove(chat_id, u.service, lang, catalog)
+            return await self._remove(recipient, u.service, lang, catalog)
         if u.all_services:
-            return await self._remove(chat_id, ALL_SERVICES, lang, catalog)
-        return await self.alerts(chat_id, lang)
+            return await self._remove(recipient, ALL_SERVICES, lang, catalog)
+        return await self.alerts(recipient, lang)
 
     async def alerts_names(self, ids: Sequence[str], lang: str) -> list[str]:
         """Service names for /privacy."""

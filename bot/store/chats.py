@@ -28,10 +28,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import String, cast, func, literal, null, select, union_all, update
+from sqlalchemy import BigInteger, String, cast, func, literal, null, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock, system_clock
+from bot.core.recipient import TELEGRAM
 from bot.store.db import insert_ignore
 from bot.store.errors import saving
 from bot.store.models import ReportFlowRow, SubscriptionRow, UserRow, UTCDateTime
@@ -260,11 +261,14 @@ class ChatListener:
 
 @asynccontextmanager
 async def changing(sessions: async_sessionmaker[AsyncSession], cache: ChatCache | None,
-                   chat_id: int) -> AsyncIterator[AsyncSession]:
+                   chat_id: int | None) -> AsyncIterator[AsyncSession]:
     """A transaction that changes a chat; once it is over (committed or not) the cache forgets the chat.
 
     With a shared cache the change is announced to the other processes, delivered when it commits.
+    `chat_id` None (a recipient that is no Telegram chat): nothing cached, only the transaction.
     """
+    if chat_id is None:
+        cache = None
     try:
         with saving():
             async with sessions.begin() as session:
@@ -272,7 +276,7 @@ async def changing(sessions: async_sessionmaker[AsyncSession], cache: ChatCache 
                 if cache is not None and cache.shared:
                     await session.execute(select(func.pg_notify(CHANNEL, str(chat_id))))
     finally:
-        if cache is not None:
+        if cache is not None and chat_id is not None:
             cache.drop(chat_id)
 
 
@@ -302,8 +306,9 @@ async def load_chats(
     rows: Sequence[Any] = (await session.execute(union_all(
         select(UserRow.chat_id, literal("u", text).label("kind"), UserRow.language.label("value"),
                UserRow.last_seen.label("at")).where(UserRow.chat_id.in_(ids)),
-        select(SubscriptionRow.chat_id, literal("s", text), SubscriptionRow.service_id,
-               cast(null(), at)).where(SubscriptionRow.chat_id.in_(ids)),
+        select(cast(SubscriptionRow.address, BigInteger), literal("s", text), SubscriptionRow.service_id,
+               cast(null(), at)).where(SubscriptionRow.medium == TELEGRAM,
+                                       SubscriptionRow.address.in_([str(i) for i in ids])),
         select(ReportFlowRow.chat_id, literal("f", text), cast(null(), text),
                cast(null(), at)).where(ReportFlowRow.chat_id.in_(ids)),
     ))).all()

@@ -13,6 +13,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -268,15 +269,18 @@ class MaintenanceRow(Base):
 
 
 class SubscriberRow(Base):
-    """A chat that asked for notifications: the language it used then, optional quiet hours (EAT).
+    """A recipient that asked for notifications (`bot.core.recipient`: a medium and an address on it,
+    on Telegram the chat id as text): the language it used then, optional quiet hours (EAT).
 
-    `active` turns false when Telegram says the chat is gone (blocked the bot, chat not found); its
-    subscriptions are deleted then, so only the chat id and that flag remain until /forget.
+    `active` turns false when the medium says the recipient is gone (a Telegram chat that blocked the
+    bot, or was not found); its subscriptions are deleted then, so only the address and that flag
+    remain until /forget.
     """
 
     __tablename__ = "subscribers"
 
-    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    medium: Mapped[str] = mapped_column(String(16), primary_key=True)
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
     language: Mapped[str | None] = mapped_column(String(8), default=None)
     quiet_start: Mapped[int | None] = mapped_column(SmallInteger, default=None)  # hour 0-23, EAT
     quiet_end: Mapped[int | None] = mapped_column(SmallInteger, default=None)
@@ -288,14 +292,17 @@ class SubscriberRow(Base):
 
 
 class SubscriptionRow(Base):
-    """One chat following one service; service_id "*" follows every service."""
+    """One recipient following one service; service_id "*" follows every service."""
 
     __tablename__ = "subscriptions"
-    __table_args__ = (Index("ix_subscriptions_service_chat", "service_id", "chat_id"),)
-
-    chat_id: Mapped[int] = mapped_column(
-        ForeignKey("subscribers.chat_id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    __table_args__ = (
+        ForeignKeyConstraint(["medium", "address"], ["subscribers.medium", "subscribers.address"],
+                             ondelete="CASCADE"),
+        Index("ix_subscriptions_service_recipient", "service_id", "medium", "address"),
     )
+
+    medium: Mapped[str] = mapped_column(String(16), primary_key=True)
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
     service_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -322,20 +329,21 @@ class NotificationEventRow(Base):
 
 
 class DeliveryRow(Base):
-    """The outbox: one row per (event, chat), claimed by a dispatcher under a lease and marked once sent."""
+    """The outbox: one row per (event, recipient), claimed by a dispatcher under a lease and marked once sent."""
 
     __tablename__ = "deliveries"
     __table_args__ = (
-        UniqueConstraint("event_id", "chat_id", name="uq_deliveries_event_chat"),
+        UniqueConstraint("event_id", "medium", "address", name="uq_deliveries_event_recipient"),
         # Claims read this index in order: due rows, oldest first, without sorting the queue.
         Index("ix_deliveries_due", "status", "not_before", "id"),
-        Index("ix_deliveries_chat", "chat_id"),
+        Index("ix_deliveries_recipient", "medium", "address"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
                                     autoincrement=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("notification_events.id", ondelete="CASCADE"))
-    chat_id: Mapped[int] = mapped_column(BigInteger)
+    medium: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(8), default="en")
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending sent failed deactivated
     not_before: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,4 +1,8 @@
-"""Subscriptions, notification events and the delivery outbox: the queries behind notifications.
+"""Notification events and the delivery outbox: what subscribers are told, queued until it is sent.
+
+Who follows what is `bot.store.subscriptions`; the watcher's state, `bot.store.watch`. Deliveries are
+addressed to a recipient (`bot.core.recipient`: a medium and an address), so another medium's
+dispatcher claims its own rows from the same queue.
 
 Design
 ------
@@ -6,7 +10,7 @@ Design
   that caused it: the incident change for operator events, the watch state for automatic ones. So an
   event is never lost nor told twice, whatever crashes when.
 * Fan-out is one set-based ``INSERT … SELECT DISTINCT`` over the subscriptions: a chat following the
-  service and "all" gets one row, and ``UNIQUE (event_id, chat_id)`` makes a second one impossible.
+  service and "all" gets one row, and ``UNIQUE (event_id, medium, address)`` makes a second one impossible.
   100,000 subscribers are never loaded into Python.
 * Dispatchers claim due rows with a lease (``claimed_by``, ``claimed_until``) in one
   ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``. On PostgreSQL, concurrent
@@ -24,15 +28,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, insert, literal, or_, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import BigInteger, case, cast, delete, func, insert, literal, or_, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.catalog.model import Text
-from bot.core.notifications import ALL_SERVICES, BILINGUAL, Decision, Event, EventKind, WatchState, quiet_until
-from bot.core.status import EffectiveStatus, Source, State
-from bot.store.chats import ChatCache, changing
+from bot.core.notifications import ALL_SERVICES, BILINGUAL, Event, EventKind, quiet_until
+from bot.core.recipient import TELEGRAM, Recipient
+from bot.core.status import Source, State
+from bot.store.chats import changing
 from bot.store.models import (
     DeliveryRow,
     IncidentRow,
@@ -42,13 +47,16 @@ from bot.store.models import (
     UserRow,
     WatchStateRow,
 )
+from bot.store.subscriptions import addressed
+
+if TYPE_CHECKING:
+    from bot.store.repo import Store
 
 PENDING, SENT, FAILED, DEACTIVATED = "pending", "sent", "failed", "deactivated"
 
 ReturnHook = Callable[[AsyncSession, str, datetime, int], Awaitable[None]]
 """Called inside the outbox's transaction when a service returns to operational:
 (session, service_id, returned_at, id of the subscribers' "it's back" event). Report follow-ups use it."""
-_WATCH_LOCK_KEY = 0x4A412  # PostgreSQL advisory lock: one watcher tick at a time across processes
 
 
 @dataclass(frozen=True)
@@ -57,19 +65,15 @@ class Claimed:
 
     id: int
     event_id: int
-    chat_id: int
+    recipient: Recipient
     language: str
     attempts: int
     first_failed_at: datetime | None = None
 
-
-@dataclass(frozen=True)
-class SubscriberData:
-    chat_id: int
-    language: str | None
-    quiet: tuple[int, int] | None
-    active: bool
-    services: tuple[str, ...]
+    @property
+    def chat_id(self) -> int:
+        """The Telegram chat the delivery goes to (a Telegram dispatcher claims only those)."""
+        return self.recipient.chat_id
 
 
 @dataclass(frozen=True)
@@ -109,33 +113,36 @@ async def _event_row(session: AsyncSession, event: Event) -> NotificationEventRo
 
 
 async def record_event(session: AsyncSession, event: Event) -> int:
-    """Store an event and queue one delivery per subscribed, active chat, in the caller's transaction.
+    """Store an event and queue one delivery per subscribed, active recipient, in the caller's transaction.
 
-    Returns the event id. Quiet hours are applied here: a chat inside its quiet window gets its row
-    due when the window ends.
+    Returns the event id. Quiet hours are applied here: a recipient inside its quiet window gets its
+    row due when the window ends. A Telegram chat's language choice (/language) outranks the language
+    it subscribed in.
     """
     row = await _event_row(session, event)
     now = event.created_at
     subs, subscribers, users = SubscriptionRow, SubscriberRow, UserRow
+    telegram_chat = case((subs.medium == TELEGRAM, cast(subs.address, BigInteger)))
     # Dependency news goes to the dependent's own followers: those following "all" already hear the
     # dependency's own news, and would otherwise get one message per dependent for one outage.
     targets = (event.service_id,) if event.kind is EventKind.DEPENDENCY else (event.service_id, ALL_SERVICES)
     chosen = (
         select(
             literal(row.id).label("event_id"),
-            subs.chat_id,
+            subs.medium,
+            subs.address,
             func.coalesce(users.language, subscribers.language, "en").label("language"),
         )
         .distinct()
-        .join(subscribers, subscribers.chat_id == subs.chat_id)
-        .outerjoin(users, users.chat_id == subs.chat_id)
+        .join(subscribers, (subscribers.medium == subs.medium) & (subscribers.address == subs.address))
+        .outerjoin(users, users.chat_id == telegram_chat)
         .where(subs.service_id.in_(targets), subscribers.active.is_(True))
     ).subquery()
-    columns = select(chosen.c.event_id, chosen.c.chat_id, chosen.c.language,
+    columns = select(chosen.c.event_id, chosen.c.medium, chosen.c.address, chosen.c.language,
                      literal(PENDING), literal(now, DeliveryRow.not_before.type), literal(0))
     await session.execute(
         insert(DeliveryRow).from_select(
-            ["event_id", "chat_id", "language", "status", "not_before", "attempts"], columns
+            ["event_id", "medium", "address", "language", "status", "not_before", "attempts"], columns
         )
     )
     await _hold_for_quiet_hours(session, row.id, now)
@@ -143,7 +150,7 @@ async def record_event(session: AsyncSession, event: Event) -> int:
 
 
 async def _hold_for_quiet_hours(session: AsyncSession, event_id: int, now: datetime) -> None:
-    """One UPDATE per distinct quiet window (at most 24×23) that contains `now`, never per chat."""
+    """One UPDATE per distinct quiet window (at most 24×23) that contains `now`, never per recipient."""
     windows = (await session.execute(
         select(SubscriberRow.quiet_start, SubscriberRow.quiet_end).distinct()
         .where(SubscriberRow.quiet_start.is_not(None), SubscriberRow.quiet_end.is_not(None))
@@ -152,12 +159,12 @@ async def _hold_for_quiet_hours(session: AsyncSession, event_id: int, now: datet
         until = quiet_until(now, int(start or 0), int(end or 0))
         if until is None:
             continue
-        quiet_chats = select(SubscriberRow.chat_id).where(
+        quiet = select(SubscriberRow.medium, SubscriberRow.address).where(
             SubscriberRow.quiet_start == start, SubscriberRow.quiet_end == end
         )
         await session.execute(
             update(DeliveryRow)
-            .where(DeliveryRow.event_id == event_id, DeliveryRow.chat_id.in_(quiet_chats))
+            .where(DeliveryRow.event_id == event_id, tuple_(DeliveryRow.medium, DeliveryRow.address).in_(quiet))
             .values(not_before=until)
             .execution_options(synchronize_session=False)
         )
@@ -211,19 +218,20 @@ async def incident_of_event(session: AsyncSession, event_id: int) -> int | None:
 
 
 async def record_direct_event(
-    session: AsyncSession, event: Event, chat_id: int, language: str, *, replaces: int | None = None
+    session: AsyncSession, event: Event, recipient: Recipient, language: str, *, replaces: int | None = None
 ) -> int:
-    """An event for ONE chat (a report follow-up), queued through the same outbox and quiet hours.
+    """An event for ONE recipient (a report follow-up), queued through the same outbox and quiet hours.
 
-    `replaces`: an event whose pending delivery to this chat this one supersedes (the subscribers'
-    "it's back" for the same return), so the chat hears the news once.
+    `replaces`: an event whose pending delivery to this recipient this one supersedes (the subscribers'
+    "it's back" for the same return), so the recipient hears the news once.
     """
     row = await _event_row(session, event)
     if replaces is not None:
         await session.execute(delete(DeliveryRow).where(
-            DeliveryRow.event_id == replaces, DeliveryRow.chat_id == chat_id, DeliveryRow.status == PENDING))
-    session.add(DeliveryRow(event_id=row.id, chat_id=chat_id, language=language, status=PENDING,
-                            not_before=event.created_at, attempts=0))
+            DeliveryRow.event_id == replaces, DeliveryRow.medium == recipient.medium,
+            DeliveryRow.address == recipient.address, DeliveryRow.status == PENDING))
+    session.add(DeliveryRow(event_id=row.id, medium=recipient.medium, address=recipient.address,
+                            language=language, status=PENDING, not_before=event.created_at, attempts=0))
     await session.flush()
     await _hold_for_quiet_hours(session, row.id, event.created_at)
     return row.id
@@ -272,178 +280,22 @@ def _rendered_from(value: Any) -> dict[str, str] | None:
 
 
 class Outbox:
-    """Subscriptions and the outbox on the store's database."""
+    """A part of the store (`Outbox(store)`): the events and the delivery queue on the store's database."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], clock: Callable[[], datetime], dialect: str,
-                 *, on_return: Sequence[ReturnHook] = (), chats: ChatCache | None = None) -> None:
-        self.sessions = sessions
-        self.clock = clock
-        self.dialect = dialect
-        self.on_return = on_return
-        self.chats = chats  # the store's chat cache, told of every subscription change made here
-
-    @classmethod
-    def of(cls, store: Any) -> Outbox:
-        """The outbox of a `bot.store.repo.Store` (with the store's return-to-operational hooks)."""
-        return cls(store.sessions, store.clock, store.engine.dialect.name,
-                   on_return=tuple(getattr(store, "on_return", ())), chats=getattr(store, "chats", None))
-
-
-    # --- subscriptions ----------------------------------------------------------------------------
-
-    async def subscribe(self, chat_id: int, service_id: str, language: str) -> bool:
-        """Follow a service (or ALL_SERVICES); returns False when the chat already did."""
-        now = self.clock()
-        async with changing(self.sessions, self.chats, chat_id) as session:
-            subscriber = await session.get(SubscriberRow, chat_id)
-            if subscriber is None:
-                session.add(SubscriberRow(chat_id=chat_id, language=language, active=True, created_at=now))
-                await session.flush()
-            else:
-                subscriber.language, subscriber.active = language, True
-            if await session.get(SubscriptionRow, (chat_id, service_id)) is not None:
-                return False
-            session.add(SubscriptionRow(chat_id=chat_id, service_id=service_id, created_at=now))
-            return True
-
-    async def unsubscribe(self, chat_id: int, service_id: str | None) -> list[str]:
-        """Stop following one service, or everything (None). Returns what was removed."""
-        async with changing(self.sessions, self.chats, chat_id) as session:
-            query = select(SubscriptionRow.service_id).where(SubscriptionRow.chat_id == chat_id)
-            if service_id is not None:
-                query = query.where(SubscriptionRow.service_id == service_id)
-            removed = list((await session.scalars(query)).all())
-            if removed:
-                await session.execute(delete(SubscriptionRow).where(
-                    SubscriptionRow.chat_id == chat_id, SubscriptionRow.service_id.in_(removed)))
-            if service_id is None:
-                # Nothing followed any more: what is queued would surprise the chat.
-                await session.execute(delete(DeliveryRow).where(
-                    DeliveryRow.chat_id == chat_id, DeliveryRow.status == PENDING))
-            return removed
-
-    async def subscriptions(self, chat_id: int) -> list[str]:
-        async with self.sessions() as session:
-            return list((await session.scalars(
-                select(SubscriptionRow.service_id).where(SubscriptionRow.chat_id == chat_id)
-                .order_by(SubscriptionRow.created_at, SubscriptionRow.service_id)
-            )).all())
-
-    async def is_subscribed(self, chat_id: int, service_id: str) -> bool:
-        """Whether the chat hears about this service (directly or through "all").
-
-        From the chat cache when the chat was read in the last minute (it has just sent an update).
-        """
-        state = self.chats.cached(chat_id) if self.chats is not None else None
-        if state is not None:
-            return service_id in state.follows or ALL_SERVICES in state.follows
-        async with self.sessions() as session:
-            found = await session.scalar(
-                select(SubscriptionRow.service_id).where(
-                    SubscriptionRow.chat_id == chat_id,
-                    SubscriptionRow.service_id.in_((service_id, ALL_SERVICES))).limit(1))
-            return found is not None
-
-    async def set_quiet(self, chat_id: int, hours: tuple[int, int] | None, language: str) -> None:
-        """Set or clear quiet hours; clearing releases whatever is held for them."""
-        now = self.clock()
-        # Through `changing` for its NotSaved; quiet hours are not in the chat cache: nothing to drop.
-        async with changing(self.sessions, None, chat_id) as session:
-            subscriber = await session.get(SubscriberRow, chat_id)
-            if subscriber is None:
-                subscriber = SubscriberRow(chat_id=chat_id, language=language, active=True, created_at=now)
-                session.add(subscriber)
-            subscriber.quiet_start, subscriber.quiet_end = hours if hours else (None, None)
-            if hours is None:
-                await session.execute(
-                    update(DeliveryRow)
-                    .where(DeliveryRow.chat_id == chat_id, DeliveryRow.status == PENDING,
-                           DeliveryRow.not_before > now)
-                    .values(not_before=now).execution_options(synchronize_session=False))
-
-    async def subscriber(self, chat_id: int) -> SubscriberData | None:
-        async with self.sessions() as session:
-            row = await session.get(SubscriberRow, chat_id)
-            if row is None:
-                return None
-            services = (await session.scalars(select(SubscriptionRow.service_id).where(
-                SubscriptionRow.chat_id == chat_id).order_by(SubscriptionRow.created_at))).all()
-            quiet = (row.quiet_start, row.quiet_end) if row.quiet_start is not None and \
-                row.quiet_end is not None else None
-            return SubscriberData(row.chat_id, row.language, quiet, row.active, tuple(services))
-
-    async def quiet_hours(self, chat_id: int) -> tuple[int, int] | None:
-        data = await self.subscriber(chat_id)
-        return data.quiet if data is not None else None
-
-    async def count_subscribers(self) -> int:
-        async with self.sessions() as session:
-            return int(await session.scalar(select(func.count()).select_from(SubscriberRow)
-                                             .where(SubscriberRow.active.is_(True),
-                                                    SubscriberRow.channel.is_(False))) or 0)
-
-    # --- the public channel ------------------------------------------------------------------------
-
-    async def set_channel(self, chat_id: int | None, link: str | None = None) -> None:
-        """Make `chat_id` the public channel (a subscriber of everything, in both languages), or none.
-
-        A channel set before under another id stops receiving posts; what was queued for it is dropped.
-        """
-        now = self.clock()
-        async with self.sessions.begin() as session:
-            old = select(SubscriberRow.chat_id).where(SubscriberRow.channel.is_(True))
-            if chat_id is not None:
-                old = old.where(SubscriberRow.chat_id != chat_id)
-            await session.execute(delete(DeliveryRow).where(DeliveryRow.chat_id.in_(old),
-                                                            DeliveryRow.status == PENDING))
-            await session.execute(delete(SubscriptionRow).where(SubscriptionRow.chat_id.in_(old)))
-            await session.execute(delete(SubscriberRow).where(SubscriberRow.chat_id.in_(old)))
-            if chat_id is None:
-                return
-            row = await session.get(SubscriberRow, chat_id)
-            if row is None:
-                session.add(SubscriberRow(chat_id=chat_id, language=BILINGUAL, active=True, created_at=now,
-                                          channel=True, link=link))
-                await session.flush()
-            else:
-                row.language, row.active, row.channel, row.link = BILINGUAL, True, True, link
-                row.quiet_start = row.quiet_end = None
-            if await session.get(SubscriptionRow, (chat_id, ALL_SERVICES)) is None:
-                session.add(SubscriptionRow(chat_id=chat_id, service_id=ALL_SERVICES, created_at=now))
-
-    async def channel(self) -> tuple[int, str | None] | None:
-        """The public channel's chat id and link, when one is set and reachable."""
-        async with self.sessions() as session:
-            row = (await session.execute(select(SubscriberRow.chat_id, SubscriberRow.link).where(
-                SubscriberRow.channel.is_(True), SubscriberRow.active.is_(True)))).first()
-        return (int(row[0]), row[1]) if row is not None else None
-
-    async def subscription_counts(self) -> dict[str, int]:
-        """Active chats following each service id (ALL_SERVICES for "every service"); counts only."""
-        async with self.sessions() as session:
-            rows = (await session.execute(
-                select(SubscriptionRow.service_id, func.count())
-                .join(SubscriberRow, SubscriberRow.chat_id == SubscriptionRow.chat_id)
-                .where(SubscriberRow.active.is_(True), SubscriberRow.channel.is_(False))
-                .group_by(SubscriptionRow.service_id))).all()
-        return {str(service): int(n) for service, n in rows}
-
-    async def count_following(self) -> int:
-        """Active chats that follow at least one service (a chat that stopped everything is not counted)."""
-        async with self.sessions() as session:
-            return int(await session.scalar(
-                select(func.count(func.distinct(SubscriptionRow.chat_id)))
-                .join(SubscriberRow, SubscriberRow.chat_id == SubscriptionRow.chat_id)
-                .where(SubscriberRow.active.is_(True), SubscriberRow.channel.is_(False))) or 0)
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.sessions = store.sessions
+        self.clock = store.clock
+        self.dialect = store.engine.dialect.name
 
     # --- the dispatcher's side ----------------------------------------------------------------------
 
-    async def claim(self, worker: str, limit: int, lease: float) -> list[Claimed]:
-        """Take up to `limit` due rows under a lease of `lease` seconds; oldest first."""
+    async def claim(self, worker: str, limit: int, lease: float, *, medium: str = TELEGRAM) -> list[Claimed]:
+        """Take up to `limit` due rows for `medium` under a lease of `lease` seconds; oldest first."""
         now = self.clock()
         due = (
             select(DeliveryRow.id)
-            .where(DeliveryRow.status == PENDING, DeliveryRow.not_before <= now,
+            .where(DeliveryRow.status == PENDING, DeliveryRow.not_before <= now, DeliveryRow.medium == medium,
                    or_(DeliveryRow.claimed_until.is_(None), DeliveryRow.claimed_until < now))
             .order_by(DeliveryRow.not_before, DeliveryRow.id)
             .limit(limit)
@@ -454,13 +306,15 @@ class Outbox:
             update(DeliveryRow)
             .where(DeliveryRow.id.in_(due.scalar_subquery()))
             .values(claimed_by=worker, claimed_until=now + timedelta(seconds=lease))
-            .returning(DeliveryRow.id, DeliveryRow.event_id, DeliveryRow.chat_id, DeliveryRow.language,
-                       DeliveryRow.attempts, DeliveryRow.first_failed_at)
+            .returning(DeliveryRow.id, DeliveryRow.event_id, DeliveryRow.medium, DeliveryRow.address,
+                       DeliveryRow.language, DeliveryRow.attempts, DeliveryRow.first_failed_at)
             .execution_options(synchronize_session=False)
         )
         async with self.sessions.begin() as session:
             rows = (await session.execute(statement)).all()
-        return sorted((Claimed(*r) for r in rows), key=lambda c: c.id)
+        claimed = (Claimed(row_id, event_id, Recipient(medium, address), language, attempts, first_failed_at)
+                   for row_id, event_id, medium, address, language, attempts, first_failed_at in rows)
+        return sorted(claimed, key=lambda c: c.id)
 
     async def renew(self, worker: str, ids: Sequence[int], lease: float) -> set[int]:
         """Extend the lease of rows still ours and pending; returns the ids that are."""
@@ -520,20 +374,22 @@ class Outbox:
                         error=error[:200])
                 .execution_options(synchronize_session=False))
 
-    async def deactivate_chat(self, chat_id: int, reason: str) -> int:
-        """Telegram says the chat is gone for good: stop following anything, drop what is queued.
+    async def deactivate(self, recipient: Recipient, reason: str) -> int:
+        """The medium says the recipient is gone for good: it follows nothing any more, and what is
+        queued for it is dropped.
 
         The queued rows are kept as "deactivated" (not deleted) so `hali outbox` can count them per
-        event; they carry nothing but the chat id. Returns how many rows were dropped.
+        event; they carry nothing but the address. Returns how many rows were dropped.
         """
-        async with changing(self.sessions, self.chats, chat_id) as session:
+        chat_id = recipient.chat_id if recipient.medium == TELEGRAM else None
+        async with changing(self.sessions, self.store.chats, chat_id) as session:
             await session.execute(
-                update(SubscriberRow).where(SubscriberRow.chat_id == chat_id)
+                update(SubscriberRow).where(*addressed(SubscriberRow, recipient))
                 .values(active=False, quiet_start=None, quiet_end=None)
                 .execution_options(synchronize_session=False))
-            await session.execute(delete(SubscriptionRow).where(SubscriptionRow.chat_id == chat_id))
+            await session.execute(delete(SubscriptionRow).where(*addressed(SubscriptionRow, recipient)))
             result = await session.execute(
-                update(DeliveryRow).where(DeliveryRow.chat_id == chat_id, DeliveryRow.status == PENDING)
+                update(DeliveryRow).where(*addressed(DeliveryRow, recipient), DeliveryRow.status == PENDING)
                 .values(status=DEACTIVATED, claimed_by=None, claimed_until=None, error=reason[:200])
                 .execution_options(synchronize_session=False))
             return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -609,91 +465,7 @@ class Outbox:
         counted = {str(status): int(count) for status, count in rows}
         return {state: counted.get(state, 0) for state in (PENDING, SENT, FAILED, DEACTIVATED)}
 
-    # --- the status watcher's side --------------------------------------------------------------------
-
-    async def watch(
-        self, statuses: Iterable[EffectiveStatus],
-        decide: Callable[[WatchState | None, EffectiveStatus], Decision],
-        settled_news: Callable[[set[str]], Sequence[Event]] | None = None,
-    ) -> list[int]:
-        """Apply the watcher's rule to every service in one transaction; returns the new event ids.
-
-        `settled_news` is given the services whose state has settled (told, nothing pending) and
-        returns more events to record in the same transaction (dependency news); one whose `key`
-        was already recorded for its kind and service is skipped.
-
-        The transaction first takes a lock (an advisory lock on PostgreSQL; the write lock on SQLite,
-        taken by the first UPDATE), so two watchers never both announce the same change.
-        """
-        now = self.clock()
-        created: list[int] = []
-        async with self.sessions.begin() as session:
-            if self.dialect == "postgresql":
-                await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _WATCH_LOCK_KEY})
-            else:
-                await session.execute(update(WatchStateRow).values(checked_at=now)
-                                      .execution_options(synchronize_session=False))
-            rows = {r.service_id: r for r in (await session.scalars(select(WatchStateRow))).all()}
-            settled: set[str] = set()
-            for status in statuses:
-                row = rows.get(status.service_id)
-                previous = _watch_state(row) if row is not None else None
-                decision = decide(previous, status)
-                if decision.state != previous:
-                    if row is None:
-                        row = WatchStateRow(service_id=status.service_id)
-                        session.add(row)
-                    _write_watch(row, decision.state, now)
-                if decision.event is not None:
-                    event_id = await record_event(session, decision.event)
-                    created.append(event_id)
-                    event = decision.event
-                    if event.kind is EventKind.CHANGED and event.state is State.OPERATIONAL:
-                        for hook in self.on_return:
-                            await hook(session, event.service_id, now, event_id)
-                told = decision.state
-                if told.pending_state is None and not told.unstable and told.told_state == status.state:
-                    settled.add(status.service_id)
-            for event in settled_news(settled) if settled_news is not None else ():
-                if event.key is not None and await _already_told(session, event):
-                    continue
-                created.append(await record_event(session, event))
-        return created
-
-
-async def _already_told(session: AsyncSession, event: Event) -> bool:
-    """Whether an event with this kind, service and key exists (payloads compared in Python: portable)."""
-    payloads = (await session.scalars(select(NotificationEventRow.payload).where(
-        NotificationEventRow.kind == event.kind.value, NotificationEventRow.service_id == event.service_id,
-        NotificationEventRow.created_at >= event.created_at - timedelta(days=30)))).all()
-    return any(isinstance(p, dict) and p.get("key") == event.key for p in payloads)
-
-
-def _watch_state(row: WatchStateRow) -> WatchState:
-    return WatchState(
-        row.service_id, State(row.told_state), row.told_at,
-        State(row.pending_state) if row.pending_state else None, row.window_start, row.last_change,
-        row.changes, row.unstable,
-    )
-
-
-def _write_watch(row: WatchStateRow, state: WatchState, now: datetime) -> None:
-    row.told_state, row.told_at = state.told_state.value, state.told_at
-    row.pending_state = state.pending_state.value if state.pending_state else None
-    row.window_start, row.last_change = state.window_start, state.last_change
-    row.changes, row.unstable, row.checked_at = state.changes, state.unstable, now
-
-
-async def forget_chat(session: AsyncSession, chat_id: int) -> bool:
-    """Erase a chat's subscriptions, quiet hours and every delivery row; part of /forget."""
-    removed = await session.execute(delete(DeliveryRow).where(DeliveryRow.chat_id == chat_id))
-    await session.execute(delete(SubscriptionRow).where(SubscriptionRow.chat_id == chat_id))
-    gone = await session.execute(delete(SubscriberRow).where(SubscriberRow.chat_id == chat_id))
-    return bool(removed.rowcount or gone.rowcount)  # type: ignore[attr-defined]
-
-
 __all__ = [
     "BILINGUAL", "DEACTIVATED", "FAILED", "PENDING", "SENT", "Claimed", "EventCounts", "EventKind", "Outbox",
-    "ReturnHook", "SubscriberData", "forget_chat", "record_direct_event", "record_event",
-    "record_incident_event",
+    "ReturnHook", "record_direct_event", "record_event", "record_incident_event",
 ]

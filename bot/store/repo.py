@@ -17,6 +17,7 @@ from bot.catalog.loader import catalog_to_dict, load_catalog, service_from_dict
 from bot.catalog.model import Catalog, Service, Text
 from bot.core.clock import Clock, system_clock
 from bot.core.maintenance import Every, MaintenanceWindow
+from bot.core.recipient import Recipient
 from bot.core.reports import ReportPolicy
 from bot.core.status import Incident, IncidentUpdate, State
 from bot.store import maintenance
@@ -25,8 +26,10 @@ from bot.store.db import StoreTimeouts, insert_ignore, make_engine, make_session
 from bot.store.errors import Conflict as Conflict  # re-exported: what callers catch
 from bot.store.errors import NotFound as NotFound
 from bot.store.models import AuditRow, IncidentRow, IncidentUpdateRow, ServiceRow, UserRow
-from bot.store.outbox import EventKind, Outbox, ReturnHook, forget_chat, record_incident_event
+from bot.store.outbox import EventKind, Outbox, ReturnHook, record_incident_event
 from bot.store.reports import ReportStore
+from bot.store.subscriptions import Subscriptions, forget_recipient
+from bot.store.watch import WatchStates
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +84,10 @@ class Store:
         # Every part that keeps personal data about a chat: /forget erases them all in one transaction.
         self.erasers: tuple[Eraser, ...] = (self.reports.erase_chat,)
         self.on_return: tuple[ReturnHook, ...] = tuple(make(self.reports) for make in on_return)
+        # Notifications: who follows what, the events and their delivery queue, the watcher's state.
+        self.subscriptions = Subscriptions(self)
+        self.outbox = Outbox(self)
+        self.watch_states = WatchStates(self)
 
     @classmethod
     def from_url(cls, url: str, *, clock: Clock = system_clock, timeouts: StoreTimeouts | None = None,
@@ -348,7 +355,7 @@ class Store:
         async with changing(self.sessions, self.chats, chat_id) as session:
             for erase in self.erasers:
                 await erase(session, chat_id)
-            notifications = await forget_chat(session, chat_id)
+            notifications = await forget_recipient(session, Recipient.telegram(chat_id))
             result = await session.execute(delete(UserRow).where(UserRow.chat_id == chat_id))
             erased = bool(result.rowcount) or notifications  # type: ignore[attr-defined]
         if self.engine.dialect.name == "sqlite":
@@ -361,11 +368,6 @@ class Store:
             busy = (await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")).first()
         if busy is not None and busy[0]:
             log.warning("the WAL could not be emptied after an erasure (a reader was busy); the next checkpoint will")
-
-    @property
-    def outbox(self) -> Outbox:
-        """Subscriptions and the notification outbox on this store's database."""
-        return Outbox.of(self)
 
     async def count_users(self) -> int:
         async with self.sessions() as session:

@@ -12,6 +12,7 @@ from telegram import CallbackQuery, InlineKeyboardButton, Message, Update
 
 from bot.core.actions import Action, Follow, Refresh, RemoveAlert, ShowCard, Unfollow, decode
 from bot.core.notifications import ALL_SERVICES
+from bot.core.recipient import Recipient
 from bot.core.reply import Button, Reply
 from bot.i18n import translator
 from bot.render import notify as texts
@@ -25,9 +26,9 @@ log = logging.getLogger(__name__)
 DEEP_LINK = rf"^/start(@\w+)? {DEEP_LINK_PREFIX}"
 
 
-def _chat_id(update: Update) -> int:
+def _recipient(update: Update) -> Recipient:
     assert update.effective_chat is not None
-    return update.effective_chat.id
+    return Recipient.telegram(update.effective_chat.id)
 
 
 async def start_link(update: Update, context: HaliContext) -> None:
@@ -35,7 +36,7 @@ async def start_link(update: Update, context: HaliContext) -> None:
     assert update.effective_message is not None
     lang = await context.language()
     payload = (context.args or [""])[0]
-    reply = await context.hali.engine.subscriptions.deep_link(_chat_id(update), payload, lang)
+    reply = await context.hali.engine.subscriptions.deep_link(_recipient(update), payload, lang)
     if reply is not None:
         log.info("subscription deep link used")
         io.send(context, update.effective_message, reply)
@@ -45,7 +46,7 @@ async def subscribe_command(update: Update, context: HaliContext) -> None:
     """/subscribe [service|all]."""
     assert update.effective_message is not None
     lang = await context.language()
-    reply = await context.hali.engine.subscriptions.subscribe(_chat_id(update), " ".join(context.args or []), lang)
+    reply = await context.hali.engine.subscriptions.subscribe(_recipient(update), " ".join(context.args or []), lang)
     io.send(context, update.effective_message, reply)
 
 
@@ -54,7 +55,7 @@ async def unsubscribe_command(update: Update, context: HaliContext) -> None:
     assert update.effective_message is not None
     lang = await context.language()
     reply = await context.hali.engine.subscriptions.unsubscribe(
-        _chat_id(update), " ".join(context.args or []), lang)
+        _recipient(update), " ".join(context.args or []), lang)
     io.send(context, update.effective_message, reply)
 
 
@@ -62,14 +63,14 @@ async def alerts_command(update: Update, context: HaliContext) -> None:
     """/alerts: what this chat follows, with a remove button each."""
     assert update.effective_message is not None
     lang = await context.language()
-    io.send(context, update.effective_message, await context.hali.engine.subscriptions.alerts(_chat_id(update), lang))
+    io.send(context, update.effective_message, await context.hali.engine.subscriptions.alerts(_recipient(update), lang))
 
 
 async def quiet_command(update: Update, context: HaliContext) -> None:
     """/quiet 22-6 or /quiet off."""
     assert update.effective_message is not None
     lang = await context.language()
-    reply = await context.hali.engine.subscriptions.quiet(_chat_id(update), " ".join(context.args or []), lang)
+    reply = await context.hali.engine.subscriptions.quiet(_recipient(update), " ".join(context.args or []), lang)
     io.send(context, update.effective_message, reply)
 
 
@@ -84,25 +85,25 @@ async def button(update: Update, context: HaliContext) -> None:
         return await io.expired(context, query, lang)
     if not await io.may_change_chat(context, query, lang):
         return None
-    chat_id = message.chat.id
+    recipient = Recipient.telegram(message.chat.id)
     engine = context.hali.engine
     subscriptions = engine.subscriptions
     service_id, on = action.service_id, isinstance(action, Follow)
     if isinstance(action, RemoveAlert):
-        reply = await subscriptions.remove_from_list(chat_id, service_id, lang)
+        reply = await subscriptions.remove_from_list(recipient, service_id, lang)
         return await io.edit(context, query, reply, lang)
     if service_id != ALL_SERVICES and _is_report_answer(message):
         # Under a report's acknowledgment: keep its text (the reference), flip only the button.
-        state = await subscriptions.toggle(chat_id, service_id, lang, on=on)
+        state = await subscriptions.toggle(recipient, service_id, lang, on=on)
         if state is None:
             return await io.expired(context, query, lang)
         await io.answer(context, query, texts.subscribed_toast(translator(lang), state))
         _flip_button(context, message, service_id, on, lang)
         return None
     if on and (service_id == ALL_SERVICES or _looks_like_choice(message)):
-        return await io.edit(context, query, await subscriptions.subscribe_id(chat_id, service_id, lang), lang)
-    state = await subscriptions.toggle(chat_id, service_id, lang, on=on)
-    card = await engine.card(service_id, lang, chat_id=chat_id) if state is not None else None
+        return await io.edit(context, query, await subscriptions.subscribe_id(recipient, service_id, lang), lang)
+    state = await subscriptions.toggle(recipient, service_id, lang, on=on)
+    card = await engine.card(service_id, lang, recipient=recipient) if state is not None else None
     if card is None or state is None:
         return await io.expired(context, query, lang)
     await io.answer(context, query, texts.subscribed_toast(translator(lang), state))

@@ -16,6 +16,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.config import Settings
+from bot.core.recipient import Recipient
 from bot.i18n import Translator, choose_language, translator
 from bot.services.answers import Engine
 from bot.store.errors import STORE_FAILURES
@@ -58,6 +59,11 @@ class HaliContext(CallbackContext[ExtBot[dict[str, Any]], dict[Any, Any], dict[A
         context = super().from_update(update, application)
         context._update = update if isinstance(update, Update) else None
         return context
+
+    def recipient(self) -> Recipient | None:
+        """The update's chat as notifications address it (None: an update without a chat)."""
+        chat = self._update.effective_chat if self._update is not None else None
+        return Recipient.telegram(chat.id) if chat is not None else None
 
     def telegram_language(self) -> str | None:
         """The language code Telegram gives for the update's user (their app's language)."""

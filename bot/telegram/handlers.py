@@ -12,6 +12,7 @@ from telegram.ext import ApplicationHandlerStop
 from bot import render
 from bot.core.actions import ChooseLanguage, Forget, Refresh, ServicesList, ShowCard, decode
 from bot.core.budget import SendError
+from bot.core.recipient import Recipient
 from bot.core.understanding import Intent
 from bot.i18n import LANGUAGES, choose_language, translator
 from bot.render import reports as render_reports
@@ -77,8 +78,8 @@ async def status_command(update: Update, context: HaliContext) -> None:
     """/status [service]: one card, or the overview of problems."""
     assert update.effective_message is not None
     lang = await context.language()
-    chat_id = update.effective_chat.id if update.effective_chat else None
-    service_id, reply = await context.hali.engine.status(" ".join(context.args or []), lang, chat_id=chat_id)
+    service_id, reply = await context.hali.engine.status(" ".join(context.args or []), lang,
+                                                         recipient=context.recipient())
     io.send(context, update.effective_message, reply, key=("status", service_id, lang))
 
 
@@ -97,7 +98,7 @@ async def privacy_command(update: Update, context: HaliContext) -> None:
     reports = context.hali.reports
     extra = render_reports.privacy_lines(translator(lang), reports.policy.retention.days,
                                          await reports.count_for_chat(update.effective_chat.id))
-    alerts = await context.hali.store.outbox.subscriber(update.effective_chat.id)
+    alerts = await context.hali.store.subscriptions.subscriber(Recipient.telegram(update.effective_chat.id))
     reply = render.privacy(translator(lang), data.language if data else None,
                            data.first_seen if data else None, data.last_seen if data else None, extra=extra,
                            alerts=await context.hali.engine.subscriptions.alerts_names(alerts.services, lang)
@@ -138,7 +139,7 @@ async def text_message(update: Update, context: HaliContext) -> None:
     text = _without_mention(message.text, context)
     answer = await context.hali.engine.answer(
         text, stored_language=await context.stored_language(), telegram_language=context.telegram_language(),
-        chat_id=message.chat.id,
+        recipient=context.recipient(),
     )
     route: IntentRoute | None = context.bot_data.get(INTENT_ROUTES, {}).get(answer.intent)
     if route is not None and await route(update, context, answer):
@@ -182,12 +183,12 @@ async def button(update: Update, context: HaliContext) -> None:
     action = decode(query.data)
     match action:
         case Refresh(service_id):
-            reply = await engine.card(service_id, lang, chat_id=chat_id)
+            reply = await engine.card(service_id, lang, recipient=context.recipient())
             if reply is None:
                 return await io.expired(context, query, lang)
             return await io.edit(context, query, reply, lang, note_unchanged=True)
         case ShowCard(service_id):
-            reply = await engine.card(service_id, lang, chat_id=chat_id)
+            reply = await engine.card(service_id, lang, recipient=context.recipient())
             return await io.edit(context, query, reply, lang) if reply else await io.expired(context, query, lang)
         case ServicesList():
             return await io.edit(context, query, await engine.services_list(lang), lang)

@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.core.budget import Priority, SendBudget
 from bot.core.clock import Clock, system_clock
 from bot.core.dispatcher import Dispatcher, DispatchSettings
+from bot.core.recipient import Recipient
 from bot.core.watcher import StatusWatcher
 from bot.render.checks import dependency_wording
 from bot.render.notify import composer
@@ -24,8 +25,10 @@ def dispatch_settings(settings: Settings, budget: SendBudget) -> DispatchSetting
     return DispatchSettings(rate=rate, max_age=settings.notify_max_age)
 
 
-def build_dispatcher(settings: Settings, store: Store, budget: SendBudget, *, channel: tuple[int, str | None] | None,
-                     clock: Clock = system_clock) -> tuple[Dispatcher, TelegramSender]:
+def build_dispatcher(
+    settings: Settings, store: Store, budget: SendBudget, *, channel: tuple[Recipient, str | None] | None,
+    clock: Clock = system_clock,
+) -> tuple[Dispatcher, TelegramSender]:
     """A dispatcher with its own Bot, its connection pool sized for the notifications' lane."""
     if settings.token is None:
         raise ValueError("a bot token is needed to send notifications")
@@ -35,7 +38,7 @@ def build_dispatcher(settings: Settings, store: Store, budget: SendBudget, *, ch
         settings.token, settings.api_base_url,
         connections=pool_size(options.rate, lane.inflight), paid_broadcast=settings.paid_broadcast,
     )
-    channel_id, link = channel if channel is not None else (None, None)
+    channel_id, link = (channel[0].chat_id, channel[1]) if channel is not None else (None, None)
     compose = composer(clock, channel=link, incident_link=incident_links(settings))
     dispatcher = Dispatcher(store.outbox, sender, store.catalog, compose, budget=budget,
                             settings=options, channel_id=channel_id, clock=clock)
@@ -46,6 +49,6 @@ def build_watcher(app: App) -> StatusWatcher:
     """The watcher sees every source the bot answers from (checks, maintenance, citizens' reports),
     without the bot's short cache."""
     settle = app.settings.settle_seconds
-    return StatusWatcher(app.watch_board(), app.store.outbox, settle=settle,
+    return StatusWatcher(app.watch_board(), app.store.watch_states, settle=settle,
                          interval=min(10.0, max(1.0, settle / 4)), clock=app.store.clock,
-                         wording=dependency_wording)
+                         wording=dependency_wording, outbox=app.store.outbox)

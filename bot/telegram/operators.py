@@ -214,8 +214,8 @@ async def who_command(update: Update, context: HaliContext) -> None:
     """/who: how many chats follow each service; counts only, never chat ids."""
     assert update.effective_message is not None
     t = await context.translator()
-    outbox = context.hali.store.outbox
-    counts, chats = await outbox.subscription_counts(), await outbox.count_following()
+    subscriptions = context.hali.store.subscriptions
+    counts, chats = await subscriptions.subscription_counts(), await subscriptions.count_following()
     catalog = (await context.hali.engine.board.snapshot()).catalog
     io.send(context, update.effective_message, RS.who(t, catalog, counts, chats))
     _stop()

@@ -19,6 +19,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.core.actions import ReportOp, ReportStart, ReportStep, decode
 from bot.core.periodic import every
+from bot.core.recipient import Recipient
 from bot.core.reports import MAX_TEXT, ReportDraft, ReportFlow, Step, new_nonce
 from bot.core.understanding import Symptom
 from bot.i18n import Translator, translator
@@ -238,7 +239,7 @@ async def _submit(context: HaliContext, t: Translator, flow: ReportFlow, follow_
     context.hali.engine.board.invalidate()
     try:
         snapshot = await context.hali.engine.board.snapshot()
-        subscribed = await context.hali.store.outbox.is_subscribed(flow.chat_id, service.id)
+        subscribed = await context.hali.store.subscriptions.is_subscribed(Recipient.telegram(flow.chat_id), service.id)
     except STORE_FAILURES:
         log.warning("the store failed after a report was committed; acknowledged from what was read before",
                     exc_info=True)

@@ -43,7 +43,7 @@ async def test_an_automatic_change_is_told_once_after_settling_and_not_again_aft
     sqlite_store: Store, clock: FrozenClock
 ) -> None:
     board = SettableBoard(sqlite_store, await sqlite_store.catalog())
-    watcher = StatusWatcher(board, sqlite_store.outbox, settle=120, clock=clock)  # type: ignore[arg-type]
+    watcher = StatusWatcher(board, sqlite_store.watch_states, settle=120, clock=clock)  # type: ignore[arg-type]
     await watcher.tick()
     board.checks["kra"] = State.MAJOR_OUTAGE
     await watcher.tick()
@@ -51,7 +51,7 @@ async def test_an_automatic_change_is_told_once_after_settling_and_not_again_aft
     assert await watcher.tick() == []
     clock.advance(seconds=60)
     assert len(await watcher.tick()) == 1
-    restarted = StatusWatcher(board, sqlite_store.outbox, settle=120, clock=clock)  # type: ignore[arg-type]
+    restarted = StatusWatcher(board, sqlite_store.watch_states, settle=120, clock=clock)  # type: ignore[arg-type]
     clock.advance(seconds=60)
     assert await restarted.tick() == []
     board.checks["kra"] = State.OPERATIONAL
@@ -65,7 +65,7 @@ async def test_an_operator_incident_is_announced_once_not_again_by_the_watcher(
     sqlite_store: Store, clock: FrozenClock
 ) -> None:
     board = SettableBoard(sqlite_store, await sqlite_store.catalog())
-    watcher = StatusWatcher(board, sqlite_store.outbox, settle=120, clock=clock)  # type: ignore[arg-type]
+    watcher = StatusWatcher(board, sqlite_store.watch_states, settle=120, clock=clock)  # type: ignore[arg-type]
     await watcher.tick()
     incident = await sqlite_store.open_incident("sha", State.MAJOR_OUTAGE, Text("Down"), actor="cli")
     for _ in range(4):
@@ -82,7 +82,7 @@ async def test_a_check_that_still_fails_after_the_incident_is_resolved_is_told(
     sqlite_store: Store, clock: FrozenClock
 ) -> None:
     board = SettableBoard(sqlite_store, await sqlite_store.catalog())
-    watcher = StatusWatcher(board, sqlite_store.outbox, settle=120, clock=clock)  # type: ignore[arg-type]
+    watcher = StatusWatcher(board, sqlite_store.watch_states, settle=120, clock=clock)  # type: ignore[arg-type]
     board.checks["ntsa"] = State.MAJOR_OUTAGE
     await watcher.tick()
     incident = await sqlite_store.open_incident("ntsa", State.MAJOR_OUTAGE, Text("Down"), actor="cli")
@@ -100,7 +100,7 @@ async def test_a_dependency_problem_is_news_for_its_dependents_only_once_it_has_
     store: Store, clock: FrozenClock
 ) -> None:
     board = SettableBoard(store, await store.catalog())
-    watcher = StatusWatcher(board, store.outbox, settle=120, clock=clock, wording=dependency_wording)  # type: ignore[arg-type]
+    watcher = StatusWatcher(board, store.watch_states, settle=120, clock=clock, wording=dependency_wording)  # type: ignore[arg-type]
     await watcher.tick()
     board.checks["mpesa"] = State.MAJOR_OUTAGE  # a blip: back before it settles
     await watcher.tick()

@@ -11,6 +11,7 @@ from bot.catalog.model import Text
 from bot.config import ConfigError, Settings
 from bot.core.clock import FrozenClock
 from bot.core.notifications import ALL_SERVICES
+from bot.core.recipient import Recipient
 from bot.core.status import State
 from bot.i18n import translator
 from bot.render import welcome
@@ -50,8 +51,8 @@ async def test_an_incident_is_posted_once_in_both_languages_and_alerts_link_to_t
     sqlite_store: Store, api: FakeBotAPI, make_dispatcher: MakeDispatcher, fake_time: FakeTime
 ) -> None:
     api.add_channel(CHANNEL, username="hali_status")
-    await sqlite_store.outbox.set_channel(CHANNEL, "https://t.me/hali_status")
-    await sqlite_store.outbox.subscribe(7, ALL_SERVICES, "sw")
+    await sqlite_store.subscriptions.set_channel(Recipient.telegram(CHANNEL), "https://t.me/hali_status")
+    await sqlite_store.subscriptions.subscribe(Recipient.telegram(7), ALL_SERVICES, "sw")
     incident = await sqlite_store.open_incident(
         "ecitizen", State.MAJOR_OUTAGE, Text("Payments failing", "Malipo yanakataa"), actor="cli")
     await sqlite_store.update_incident(incident, Text("Engineers are on it", "Wahandisi wanashughulikia"),
@@ -71,15 +72,15 @@ async def test_an_incident_is_posted_once_in_both_languages_and_alerts_link_to_t
     urls = [b.get("url") for row in (alert.reply_markup or {})["inline_keyboard"] for b in row]
     assert "https://t.me/hali_status" in urls, "the subscriber's alert links to the channel"
     assert Counter(r.chat_id for r in api.sent if r.method == "sendMessage") == Counter({CHANNEL: 3, 7: 3})
-    assert await sqlite_store.outbox.count_subscribers() == 1, "the channel is not counted as a citizen"
+    assert await sqlite_store.subscriptions.count_subscribers() == 1, "the channel is not counted as a citizen"
 
 
 async def test_a_channel_set_again_elsewhere_stops_the_old_one(sqlite_store: Store) -> None:
-    await sqlite_store.outbox.set_channel(CHANNEL, "https://t.me/hali_status")
-    await sqlite_store.outbox.set_channel(-1005555555555, "https://t.me/hali_ke")
-    assert await sqlite_store.outbox.channel() == (-1005555555555, "https://t.me/hali_ke")
-    await sqlite_store.outbox.set_channel(None)
-    assert await sqlite_store.outbox.channel() is None
+    await sqlite_store.subscriptions.set_channel(Recipient.telegram(CHANNEL), "https://t.me/hali_status")
+    await sqlite_store.subscriptions.set_channel(Recipient.telegram(-1005555555555), "https://t.me/hali_ke")
+    assert await sqlite_store.subscriptions.channel() == (Recipient.telegram(-1005555555555), "https://t.me/hali_ke")
+    await sqlite_store.subscriptions.set_channel(None)
+    assert await sqlite_store.subscriptions.channel() is None
 
 
 async def test_start_and_an_outage_card_link_to_the_channel(sqlite_store: Store, clock: FrozenClock) -> None:

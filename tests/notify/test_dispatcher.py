@@ -12,8 +12,9 @@ from bot.catalog.model import Text
 from bot.core.budget import LocalSlots
 from bot.core.dispatcher import Dispatcher
 from bot.core.notifications import ALL_SERVICES
+from bot.core.recipient import Recipient
 from bot.core.status import State
-from bot.store.outbox import DEACTIVATED, FAILED, PENDING, SENT
+from bot.store.outbox import DEACTIVATED, FAILED, PENDING, SENT, Outbox
 from bot.store.repo import Store
 from hali_dev.botapi import FakeBotAPI
 from tests.notify.conftest import FakeTime, MakeDispatcher
@@ -21,7 +22,7 @@ from tests.notify.conftest import FakeTime, MakeDispatcher
 
 async def subscribers(store: Store, chats: range, service: str = ALL_SERVICES, lang: str = "en") -> None:
     for chat in chats:
-        await store.outbox.subscribe(chat, service, lang)
+        await store.subscriptions.subscribe(Recipient.telegram(chat), service, lang)
 
 
 async def outage(store: Store, service: str = "ecitizen") -> int:
@@ -52,8 +53,8 @@ async def test_every_subscriber_gets_one_notification_in_their_language(
     sqlite_store: Store, api: FakeBotAPI, make_dispatcher: MakeDispatcher
 ) -> None:
     await subscribers(sqlite_store, range(1, 4))
-    await sqlite_store.outbox.subscribe(4, "ecitizen", "sw")
-    await sqlite_store.outbox.subscribe(4, ALL_SERVICES, "sw")
+    await sqlite_store.subscriptions.subscribe(Recipient.telegram(4), "ecitizen", "sw")
+    await sqlite_store.subscriptions.subscribe(Recipient.telegram(4), ALL_SERVICES, "sw")
     await outage(sqlite_store)
     dispatcher = await make_dispatcher(sqlite_store)
     assert await dispatcher.drain() == 4
@@ -98,7 +99,7 @@ async def test_a_blocked_user_and_an_unknown_chat_are_deactivated_and_their_queu
     assert Counter(sent_chats(api)) == Counter({1: 2, 4: 2})
     assert dispatcher.stats.deactivated == 2
     for chat in (2, 3):
-        data = await sqlite_store.outbox.subscriber(chat)
+        data = await sqlite_store.subscriptions.subscriber(Recipient.telegram(chat))
         assert data is not None and not data.active and data.services == ()
     counts = await sqlite_store.outbox.counts()
     assert sum(c.deactivated for c in counts) == 4 and sum(c.pending for c in counts) == 0
@@ -113,7 +114,7 @@ async def test_a_403_of_another_wording_is_retried_not_treated_as_a_block(
     dispatcher = await make_dispatcher(sqlite_store)
     await dispatcher.drain()
     assert sent_chats(api) == [] and dispatcher.stats.retried == 1
-    assert (await sqlite_store.outbox.subscriber(1)).active  # type: ignore[union-attr]
+    assert (await sqlite_store.subscriptions.subscriber(Recipient.telegram(1))).active  # type: ignore[union-attr]
     await fake_time.sleep(10)
     await dispatcher.drain()
     assert sent_chats(api) == [1]
@@ -184,6 +185,7 @@ async def test_stopping_mid_batch_gives_the_unsent_rows_back_at_once(
     await subscribers(sqlite_store, range(1, 21))
     await outage(sqlite_store)
     first = await make_dispatcher(sqlite_store, batch=20, inflight=1, mark_group=1)
+    first.outbox = Outbox(sqlite_store)  # its own, as in a process of its own
     sent = 0
     original = first.outbox.mark_sent
 
@@ -208,6 +210,7 @@ async def test_a_crash_between_send_and_mark_repeats_only_the_unconfirmed_sends(
     await subscribers(sqlite_store, range(1, 11))
     await outage(sqlite_store)
     crashing = await make_dispatcher(sqlite_store, batch=10, inflight=1, mark_group=1)
+    crashing.outbox = Outbox(sqlite_store)  # its own, as in a process of its own
     marks = committed = 0
     died = asyncio.Event()
     original = crashing.outbox.mark_sent
@@ -276,6 +279,7 @@ async def test_with_grouped_marks_a_crash_repeats_at_most_one_group_and_the_send
     await subscribers(sqlite_store, range(1, 13))
     await outage(sqlite_store)
     crashing = await make_dispatcher(sqlite_store, batch=12, inflight=1, mark_group=4)
+    crashing.outbox = Outbox(sqlite_store)  # its own, as in a process of its own
 
     async def lose_the_commit(ids: list[int]) -> None:
         crashing.stop()

@@ -13,6 +13,7 @@ from bot.core.budget import SendBudget
 from bot.core.clock import system_clock
 from bot.core.dispatcher import Dispatcher, DispatchSettings
 from bot.core.notifications import ALL_SERVICES
+from bot.core.recipient import TELEGRAM
 from bot.core.status import State
 from bot.render.notify import composer
 from bot.store.models import SubscriberRow, SubscriptionRow
@@ -31,9 +32,10 @@ async def test_two_dispatchers_on_postgres_never_send_a_row_twice(postgres_url: 
     await setup.load_catalog(load_catalog())
     async with setup.sessions.begin() as session:
         await session.execute(insert(SubscriberRow), [
-            {"chat_id": c, "language": "en", "active": True} for c in range(1, SUBSCRIBERS + 1)])
+            {"medium": TELEGRAM, "address": str(c), "language": "en", "active": True}
+            for c in range(1, SUBSCRIBERS + 1)])
         await session.execute(insert(SubscriptionRow), [
-            {"chat_id": c, "service_id": ALL_SERVICES} for c in range(1, SUBSCRIBERS + 1)])
+            {"medium": TELEGRAM, "address": str(c), "service_id": ALL_SERVICES} for c in range(1, SUBSCRIBERS + 1)])
     await setup.open_incident("ecitizen", State.MAJOR_OUTAGE, Text("Down"), actor="cli")
 
     stores = [Store.from_url(postgres_url) for _ in range(2)]

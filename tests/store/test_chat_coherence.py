@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from bot.catalog.loader import load_catalog
 from bot.core.clock import FrozenClock
+from bot.core.recipient import Recipient
 from bot.core.reports import ReportFlow, Step
 from bot.store.chats import ChatListener, ChatState, ListenConnection
 from bot.store.repo import Store
@@ -82,7 +83,7 @@ async def test_memory_answers_while_nothing_changes(replicas: tuple[Replica, Rep
     _, b = replicas
     await b.store.chat(5)
     await b.store.chat(5)
-    assert await b.store.outbox.is_subscribed(5, "kra") is False
+    assert await b.store.subscriptions.is_subscribed(Recipient.telegram(5), "kra") is False
     assert b.reads == [[5]]
 
 
@@ -102,14 +103,14 @@ async def test_a_subscription_made_through_one_replica_shows_on_the_other(
         replicas: tuple[Replica, Replica]) -> None:
     a, b = replicas
     await b.store.chat(6)
-    assert await b.store.outbox.is_subscribed(6, "kra") is False
-    await a.store.outbox.subscribe(6, "kra", "en")
+    assert await b.store.subscriptions.is_subscribed(Recipient.telegram(6), "kra") is False
+    await a.store.subscriptions.subscribe(Recipient.telegram(6), "kra", "en")
     await until(lambda: b.store.chats.cached(6) is None, "b hears of the subscription")
     assert (await b.store.chat(6)).follows == {"kra"}
-    assert await b.store.outbox.is_subscribed(6, "kra") is True
-    await a.store.outbox.unsubscribe(6, "kra")
+    assert await b.store.subscriptions.is_subscribed(Recipient.telegram(6), "kra") is True
+    await a.store.subscriptions.unsubscribe(Recipient.telegram(6), "kra")
     await until(lambda: b.store.chats.cached(6) is None, "b hears of the unsubscription")
-    assert await b.store.outbox.is_subscribed(6, "kra") is False
+    assert await b.store.subscriptions.is_subscribed(Recipient.telegram(6), "kra") is False
 
 
 async def test_a_report_step_and_forget_through_one_replica_show_on_the_other(
@@ -131,11 +132,11 @@ async def test_a_report_step_and_forget_through_one_replica_show_on_the_other(
 async def test_quiet_hours_set_through_one_replica_apply_on_the_other(
         replicas: tuple[Replica, Replica]) -> None:
     a, b = replicas
-    await a.store.outbox.subscribe(8, "kra", "en")
-    await a.store.outbox.set_quiet(8, (22, 6), "en")
-    assert await b.store.outbox.quiet_hours(8) == (22, 6)  # read from the store, never kept
-    await a.store.outbox.set_quiet(8, None, "en")
-    assert await b.store.outbox.quiet_hours(8) is None
+    await a.store.subscriptions.subscribe(Recipient.telegram(8), "kra", "en")
+    await a.store.subscriptions.set_quiet(Recipient.telegram(8), (22, 6), "en")
+    assert await b.store.subscriptions.quiet_hours(Recipient.telegram(8)) == (22, 6)  # read from the store, never kept
+    await a.store.subscriptions.set_quiet(Recipient.telegram(8), None, "en")
+    assert await b.store.subscriptions.quiet_hours(Recipient.telegram(8)) is None
 
 
 async def test_without_its_listening_connection_a_replica_trusts_no_memory_until_it_is_back(

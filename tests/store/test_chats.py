@@ -9,6 +9,7 @@ import pytest
 
 from bot.core.clock import FrozenClock
 from bot.core.notifications import ALL_SERVICES
+from bot.core.recipient import Recipient
 from bot.core.reports import ReportFlow, Step
 from bot.store.chats import ChatCache, ChatState
 from bot.store.repo import Store
@@ -136,17 +137,17 @@ async def test_new_chats_arriving_together_are_each_recorded_once(store: Store) 
 
 
 async def test_the_chat_sees_its_own_subscriptions_and_report_at_once(store: Store) -> None:
-    outbox = store.outbox
+    subscriptions = store.subscriptions
     assert await store.chat(9) == ChatState()
-    assert await outbox.is_subscribed(9, "kra") is False
+    assert await subscriptions.is_subscribed(Recipient.telegram(9), "kra") is False
 
-    await outbox.subscribe(9, "kra", "sw")
+    await subscriptions.subscribe(Recipient.telegram(9), "kra", "sw")
     assert (await store.chat(9)).follows == {"kra"}
-    assert await outbox.is_subscribed(9, "kra") is True
-    await outbox.subscribe(9, ALL_SERVICES, "sw")
-    assert await outbox.is_subscribed(9, "ntsa") is True
-    await outbox.unsubscribe(9, None)
-    assert await outbox.is_subscribed(9, "kra") is False
+    assert await subscriptions.is_subscribed(Recipient.telegram(9), "kra") is True
+    await subscriptions.subscribe(Recipient.telegram(9), ALL_SERVICES, "sw")
+    assert await subscriptions.is_subscribed(Recipient.telegram(9), "ntsa") is True
+    await subscriptions.unsubscribe(Recipient.telegram(9), None)
+    assert await subscriptions.is_subscribed(Recipient.telegram(9), "kra") is False
 
     reports = ReportStore(store)
     await reports.save_flow(ReportFlow(9, "n1", Step.SYMPTOM, "kra"))
@@ -158,19 +159,19 @@ async def test_the_chat_sees_its_own_subscriptions_and_report_at_once(store: Sto
 
 
 async def test_a_chat_blocked_and_deactivated_follows_nothing(store: Store) -> None:
-    await store.outbox.subscribe(11, "ecitizen", "en")
-    assert await store.outbox.is_subscribed(11, "ecitizen") is True
-    await store.outbox.deactivate_chat(11, "Forbidden: bot was blocked by the user")
-    assert await store.outbox.is_subscribed(11, "ecitizen") is False
+    await store.subscriptions.subscribe(Recipient.telegram(11), "ecitizen", "en")
+    assert await store.subscriptions.is_subscribed(Recipient.telegram(11), "ecitizen") is True
+    await store.outbox.deactivate(Recipient.telegram(11), "Forbidden: bot was blocked by the user")
+    assert await store.subscriptions.is_subscribed(Recipient.telegram(11), "ecitizen") is False
 
 
 async def test_forgetting_a_chat_leaves_nothing_in_memory_either(store: Store) -> None:
     await store.set_language(12, "sw")
-    await store.outbox.subscribe(12, "kra", "sw")
+    await store.subscriptions.subscribe(Recipient.telegram(12), "kra", "sw")
     assert await store.chat(12) == ChatState("sw", frozenset({"kra"}), False)
     assert await store.forget_user(12) is True
     assert store.chats.cached(12) is None
-    assert await store.outbox.is_subscribed(12, "kra") is False
+    assert await store.subscriptions.is_subscribed(Recipient.telegram(12), "kra") is False
 
 
 async def test_on_sqlite_a_subscription_made_by_another_process_shows_within_a_minute(
@@ -180,11 +181,11 @@ async def test_on_sqlite_a_subscription_made_by_another_process_shows_within_a_m
     store = sqlite_store
     other = Store(store.engine, clock=clock)
     await store.chat(13)
-    await other.outbox.subscribe(13, "kra", "en")
-    assert await store.outbox.is_subscribed(13, "kra") is False  # the minute-old read
+    await other.subscriptions.subscribe(Recipient.telegram(13), "kra", "en")
+    assert await store.subscriptions.is_subscribed(Recipient.telegram(13), "kra") is False  # the minute-old read
     clock.advance(seconds=61)
     await store.chat(13)
-    assert await store.outbox.is_subscribed(13, "kra") is True
+    assert await store.subscriptions.is_subscribed(Recipient.telegram(13), "kra") is True
 
 
 @pytest.mark.parametrize("chat_id", [-1001234567890, 2**40])

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from bot.catalog.model import Text
 from bot.core.dispatcher import Dispatcher, DispatchSettings
 from bot.core.notifications import ALL_SERVICES
+from bot.core.recipient import Recipient
 from bot.core.status import State
 from bot.render.notify import composer
 from bot.telegram.outbound import TelegramSender
@@ -37,7 +38,7 @@ async def deliver(hali: Harness, passes: int = 2) -> None:
 async def test_subscribe_command_in_english_then_an_incident_reaches_the_chat(hali: Harness) -> None:
     reply = await hali.command(ALICE, "subscribe", "kra")
     assert "Hali will tell you when KRA iTax goes down" in reply.plain_text
-    assert await hali.store.outbox.subscriptions(ALICE) == ["kra"]
+    assert await hali.store.subscriptions.following(Recipient.telegram(ALICE)) == ["kra"]
 
     await hali.store.open_incident("kra", State.MAJOR_OUTAGE, Text("iTax is down", "iTax haipatikani"),
                                    actor="cli", workaround=Text("File later; the deadline is extended"))
@@ -56,7 +57,7 @@ async def test_free_text_subscribes_in_swahili_and_alerts_come_in_swahili(hali: 
     assert "Hali itakujulisha kuhusu eCitizen: huduma ikikatika" in reply.plain_text
     reply = await hali.say(JUMA, "Nitumie arifa za NTSA")
     assert "NTSA" in reply.plain_text
-    assert sorted(await hali.store.outbox.subscriptions(JUMA)) == ["ecitizen", "ntsa"]
+    assert sorted(await hali.store.subscriptions.following(Recipient.telegram(JUMA))) == ["ecitizen", "ntsa"]
 
     incident = await hali.store.open_incident("ecitizen", State.MAJOR_OUTAGE,
                                               Text("Payments failing", "Malipo yanakataa"), actor="cli")
@@ -76,14 +77,14 @@ async def test_free_text_unsubscribes_from_one_or_from_everything(hali: Harness)
     reply = await hali.say(JUMA, "Acha kunitumia messages")
     assert "Hukuwa unapata arifa" in reply.plain_text
     reply = await hali.say(ALICE, "stop sending me messages, unsubscribe")
-    assert await hali.store.outbox.subscriptions(ALICE) == []
+    assert await hali.store.subscriptions.following(Recipient.telegram(ALICE)) == []
     assert "will not send you alerts" in reply.plain_text or "no more alerts" in reply.plain_text
 
 
 async def test_free_text_asking_for_every_service_subscribes_to_all_at_once(hali: Harness) -> None:
     reply = await hali.say(JUMA, "Nataka arifa za huduma zote")
     assert "huduma yoyote ikikatika" in reply.plain_text
-    assert await hali.store.outbox.subscriptions(JUMA) == [ALL_SERVICES]
+    assert await hali.store.subscriptions.following(Recipient.telegram(JUMA)) == [ALL_SERVICES]
 
 
 async def test_the_status_card_button_shows_and_flips_the_state(hali: Harness) -> None:
@@ -94,12 +95,12 @@ async def test_the_status_card_button_shows_and_flips_the_state(hali: Harness) -
     assert button_data(edit, "Stop notifications") == "x:ntsa"
     [answer] = [r for r in records if r.method == "answerCallbackQuery"]
     assert "You will get alerts" in (answer.text or "")
-    assert await hali.store.outbox.is_subscribed(ALICE, "ntsa")
+    assert await hali.store.subscriptions.is_subscribed(Recipient.telegram(ALICE), "ntsa")
 
     card = await hali.say(ALICE, "is ntsa working?")
     assert button_data(card, "Stop notifications") == "x:ntsa"
     await hali.tap(ALICE, card, "Stop notifications")
-    assert not await hali.store.outbox.is_subscribed(ALICE, "ntsa")
+    assert not await hali.store.subscriptions.is_subscribed(Recipient.telegram(ALICE), "ntsa")
     assert_nothing_rejected(hali.api)
 
 
@@ -115,19 +116,19 @@ async def test_subscribe_without_a_service_offers_choices_and_all(hali: Harness)
     assert "n:*" in [b["callback_data"] for b in buttons(prompt)]
     records = await hali.tap(ALICE, prompt, "All services")
     assert any("any service goes down" in (r.plain_text or "") for r in records)
-    assert await hali.store.outbox.subscriptions(ALICE) == [ALL_SERVICES]
+    assert await hali.store.subscriptions.following(Recipient.telegram(ALICE)) == [ALL_SERVICES]
     prompt = await hali.command(ALICE, "subscribe")
     await hali.tap(ALICE, prompt, "KRA")
-    assert await hali.store.outbox.subscriptions(ALICE) == [ALL_SERVICES, "kra"]
+    assert await hali.store.subscriptions.following(Recipient.telegram(ALICE)) == [ALL_SERVICES, "kra"]
 
 
 async def test_a_deep_link_subscribes_and_an_unknown_service_gets_a_clear_answer(hali: Harness) -> None:
     reply = await hali.command(ALICE, "start", "sub-ecitizen")
     assert "Hali will tell you when eCitizen goes down" in reply.plain_text
-    assert await hali.store.outbox.subscriptions(ALICE) == ["ecitizen"]
+    assert await hali.store.subscriptions.following(Recipient.telegram(ALICE)) == ["ecitizen"]
     reply = await hali.command(JUMA, "start", "sub-nosuchthing", language_code="sw")
     assert "Hali haiijui huduma hiyo" in reply.plain_text and "nosuchthing" in reply.plain_text
-    assert await hali.store.outbox.subscriptions(JUMA) == []
+    assert await hali.store.subscriptions.following(Recipient.telegram(JUMA)) == []
     reply = await hali.command(JUMA, "start", first_name="Juma", language_code="sw")
     assert "Habari Juma!" in reply.plain_text, "a plain /start is still the welcome"
 
@@ -141,7 +142,7 @@ async def test_alerts_lists_with_remove_buttons(hali: Harness) -> None:
     records = await hali.tap(ALICE, listing, "KRA")
     [edit] = [r for r in records if r.method == "editMessageText"]
     assert "KRA iTax" not in (edit.plain_text or "")
-    assert await hali.store.outbox.subscriptions(ALICE) == ["mpesa"]
+    assert await hali.store.subscriptions.following(Recipient.telegram(ALICE)) == ["mpesa"]
     reply = await hali.command(ALICE, "unsubscribe", "all")
     assert "will not send you alerts" in reply.plain_text
     empty = await hali.command(ALICE, "alerts")
@@ -185,7 +186,7 @@ async def test_forget_erases_subscriptions_and_queued_alerts(hali: Harness) -> N
     confirm = await hali.command(ALICE, "forget")
     assert "alerts and quiet hours" in confirm.plain_text
     await hali.tap(ALICE, confirm, "Yes")
-    assert await hali.store.outbox.subscriber(ALICE) is None
+    assert await hali.store.subscriptions.subscriber(Recipient.telegram(ALICE)) is None
     [counts] = await hali.store.outbox.counts()
     assert counts.pending == 0
     privacy = await hali.command(ALICE, "privacy")

@@ -10,10 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from bot.core.board import StatusBoard
+from bot.core.recipient import Recipient
 from bot.i18n import translator
 from bot.store.models import ReportFlowRow, ReportRow
-from bot.store.outbox import Outbox
 from bot.store.reports import ReportStore
+from bot.store.subscriptions import Subscriptions
 from hali_dev.botapi import SentRecord
 from tests.telegram.conftest import Harness
 from tests.telegram.test_reports import assert_nothing_rejected, edited
@@ -74,12 +75,12 @@ async def test_in_a_group_only_the_asker_or_an_admin_can_erase_the_groups_data(h
     assert _refused(await hali.tap(GROUP, confirm, "Yes, erase it", user_id=6))
     assert _refused(await hali.tap(GROUP, confirm, "Cancel", user_id=6))
     assert await hali.store.user_data(GROUP) is not None
-    assert await hali.store.outbox.is_subscribed(GROUP, "kra")
+    assert await hali.store.subscriptions.is_subscribed(Recipient.telegram(GROUP), "kra")
 
     hali.api.set_member(GROUP, 7, "administrator")
     done = await hali.tap(GROUP, confirm, "Yes, erase it", user_id=7)
     assert any("Everything Hali kept about this chat is erased" in (r.plain_text or "") for r in done)
-    assert not await hali.store.outbox.is_subscribed(GROUP, "kra")
+    assert not await hali.store.subscriptions.is_subscribed(Recipient.telegram(GROUP), "kra")
 
     confirm = await _group_command(hali, "forget")
     done = await hali.tap(GROUP, confirm, "Yes, erase it", user_id=5)
@@ -101,11 +102,11 @@ async def test_in_a_group_only_the_asker_or_an_admin_can_change_language_or_aler
     assert answer.show_alert and answer.text == translator("sw")._(
         "Only the member who asked for this, or a group admin, can use this button.")
     assert answer.text != "Only the member who asked for this, or a group admin, can use this button."
-    assert await hali.store.outbox.is_subscribed(GROUP, "kra")
+    assert await hali.store.subscriptions.is_subscribed(Recipient.telegram(GROUP), "kra")
 
     hali.api.set_member(GROUP, 8, "creator")
     await hali.tap(GROUP, alerts, "KRA", user_id=8)
-    assert not await hali.store.outbox.is_subscribed(GROUP, "kra")
+    assert not await hali.store.subscriptions.is_subscribed(Recipient.telegram(GROUP), "kra")
     assert_nothing_rejected(hali.api)
 
 
@@ -128,7 +129,7 @@ async def test_a_store_that_drops_right_after_the_commit_still_gives_the_citizen
     async def submit_then_drop(self: ReportStore, *args: Any, **kwargs: Any) -> Any:
         result = await submit(self, *args, **kwargs)
         monkeypatch.setattr(StatusBoard, "_build", gone)
-        monkeypatch.setattr(Outbox, "is_subscribed", gone)
+        monkeypatch.setattr(Subscriptions, "is_subscribed", gone)
         return result
 
     monkeypatch.setattr(ReportStore, "submit", submit_then_drop)

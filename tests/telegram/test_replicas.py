@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from bot.catalog.loader import load_catalog
 from bot.catalog.model import Text
+from bot.core.recipient import Recipient
 from bot.core.status import State
 from bot.run import JOB_TRY_SECONDS
 from bot.store.models import LeaseRow
@@ -89,7 +90,7 @@ async def test_a_replica_killed_mid_fan_out_loses_no_notification(pg: Store, pos
     followers = range(1000, 1200)
     for chat in followers:
         await pg.touch_user(chat)
-        await pg.outbox.subscribe(chat, "kra", "en")
+        await pg.subscriptions.subscribe(Recipient.telegram(chat), "kra", "en")
     async with FakeBotAPI(global_rate=30) as api:
         replicas = [hali_run(postgres_url, api), hali_run(postgres_url, api)]
         try:

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
+from bot.core.recipient import Recipient
 from bot.store.repo import Store
 from tests.conftest import _admin
 from tests.telegram.conftest import Harness
@@ -106,12 +107,12 @@ async def test_changes_the_store_does_not_confirm_are_told_not_saved_and_nothing
     assert not any("Sorry, something went wrong" in (r.text or "") for r in hali.api.sent)
 
     switch.away = False
-    assert await hali.store.outbox.subscriptions(ALICE) == []
-    assert await hali.store.outbox.subscriptions(JUMA) == []
+    assert await hali.store.subscriptions.following(Recipient.telegram(ALICE)) == []
+    assert await hali.store.subscriptions.following(Recipient.telegram(JUMA)) == []
     assert (await hali.store.chat(ALICE)).language is None
     reply = await hali.command(ALICE, "subscribe", "kra")
     assert "Hali will tell you when KRA iTax goes down" in (reply.plain_text or "")
-    assert await hali.store.outbox.subscriptions(ALICE) == ["kra"]
+    assert await hali.store.subscriptions.following(Recipient.telegram(ALICE)) == ["kra"]
 
 
 async def test_the_poller_answers_from_memory_once_each_and_the_inbox_takes_over_when_back(

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from bot.catalog.model import Text
 from bot.core.notifications import Decision, Event, EventKind, WatchState
+from bot.core.recipient import Recipient
 from bot.core.status import EffectiveStatus, State
 from bot.core.watcher import StatusWatcher
 from bot.render.checks import dependency_wording
@@ -78,10 +79,10 @@ async def test_the_watcher_seeing_the_service_back_queues_the_follow_up_in_engli
         return Decision(WatchState(status.service_id, State.OPERATIONAL, now), event)
 
     statuses = [EffectiveStatus("sha", State.OPERATIONAL, None, None)]
-    await hali.store.outbox.watch(statuses, back)
+    await hali.store.watch_states.watch(statuses, back)
     assert await reported_chat_ids(hali) == [None]
     async with hali.store.sessions() as session:
-        [delivery] = (await session.scalars(select(DeliveryRow).where(DeliveryRow.chat_id == ALICE))).all()
+        [delivery] = (await session.scalars(select(DeliveryRow).where(DeliveryRow.address == str(ALICE)))).all()
         assert delivery.language == "en"
     await deliver(hali)
     [message] = hali.api.messages_to(ALICE)[before:]
@@ -107,7 +108,7 @@ async def test_a_follow_up_waits_for_the_reporters_quiet_hours(hali: Harness) ->
 
 def watcher_for(hali: Harness) -> StatusWatcher:
     board = hali.app.bot_data["hali"].engine.board
-    return StatusWatcher(board, hali.store.outbox, settle=120, clock=hali.clock, wording=dependency_wording)
+    return StatusWatcher(board, hali.store.watch_states, settle=120, clock=hali.clock, wording=dependency_wording)
 
 
 async def test_an_mpesa_problem_is_news_for_ntsa_subscribers_once_each_worded_as_such(hali: Harness) -> None:
@@ -156,7 +157,7 @@ async def test_a_report_offers_to_follow_the_service_and_the_button_keeps_the_re
     assert button_data(answer, "Notify me") == "n:kra"
     text = answer.plain_text or ""
     records = await hali.tap(ALICE, answer, "Notify me")
-    assert await hali.store.outbox.subscriptions(ALICE) == ["kra"]
+    assert await hali.store.subscriptions.following(Recipient.telegram(ALICE)) == ["kra"]
     [flipped] = [r for r in records if r.method == "editMessageReplyMarkup"]
     assert button_data(flipped, "Stop notifications") == "x:kra"
     assert button_data(flipped, "Status of") == "s:kra"
@@ -167,7 +168,7 @@ async def test_a_report_offers_to_follow_the_service_and_the_button_keeps_the_re
     answer = await walk(hali, ALICE, again, "Very slow", None, "No")
     assert button_data(answer, "Stop notifications") == "x:kra"
     records = await hali.tap(ALICE, answer, "Stop notifications")
-    assert await hali.store.outbox.subscriptions(ALICE) == []
+    assert await hali.store.subscriptions.following(Recipient.telegram(ALICE)) == []
     assert_nothing_rejected(hali.api)
 
 

@@ -210,7 +210,7 @@ async def test_a_token_without_hooks_may_not_use_them(client: Client, store: Sto
 async def test_subscribers_hear_of_a_monitoring_alert_only_once_it_has_settled(
     client: Client, hali: App, store: Store, clock: FrozenClock, tokens: dict[str, str]
 ) -> None:
-    watcher = StatusWatcher(hali.watch_board(), store.outbox, settle=120, clock=clock)
+    watcher = StatusWatcher(hali.watch_board(), store.watch_states, settle=120, clock=clock)
     await watcher.tick()
     await post(client, "alertmanager", alertmanager(), tokens["ntsa"])
     assert await watcher.tick() == []
