@@ -22,7 +22,10 @@ def test_the_corpus_has_at_least_600_messages_a_third_of_them_held_out(
 ) -> None:
     development, heldout = len(parts["development"]), len(parts["heldout"])
     assert development + heldout >= 600
-    assert 0.25 <= heldout / (development + heldout) <= 0.4
+    # The development part keeps its share of the split and may grow; the held-out part is what the split
+    # made it. Messages added to the development part later were never split (see its header).
+    assert development >= corpus.SPLIT - heldout
+    assert 0.25 <= heldout / corpus.SPLIT <= 0.4
 
 
 def test_no_message_is_in_both_parts_or_in_the_older_table(parts: dict[str, list[corpus.Labelled]]) -> None:
