@@ -44,7 +44,7 @@ ENGLISH_WORDS = frozenset(
     change language reply speak good morning afternoon evening thanks thank weather
     help notify alert let know tell updates update since because until
     anyone else also any some will would should shall have has had been isnt arent wasnt
-    unavailable unpaid invalid date birth name times there then so sure opened log into
+    date birth name times there then so sure opened log into
     again everything something nothing about out off over under only even ever never always
     same person office won match help shift taken thx cool cheers menu list show options
     unaware alike alive align alien liking america american analysis analyse analyze amend vitamin
@@ -61,12 +61,14 @@ ENGLISH_WORDS = frozenset(
 
 # English words Kenyans also use inside Swahili sentences ("SHA system iko down", "sorry boss, ..."): half
 # a point, so that alone ("noted", "sorry") they are English and next to Swahili grammar they are not.
+# The words of error messages are among them: they are quoted as the site shows them ("invoice bado
+# inasema unpaid", "inasema organization unavailable").
 ENGLISH_LOANWORDS = frozenset(
     """
     down up slow back on system error page number payment login site website data info time phone
     laptop problem issue loading load open services wrong new old online hello hi hey
     fine done sorry kindly assist advise noted alright yeah yep yup nope nice great perfect exactly
-    correct appreciated
+    correct appreciated unavailable unpaid invalid
     """.split()
 )
 
@@ -103,8 +105,10 @@ NEUTRAL_WORDS = frozenset(
 )
 
 # Kenyan places and first names. Like service names they are neither language ("Kitale", "Kilifi",
-# "Akinyi" and "Mutahi" have the shape of Swahili verbs), and they are never fuzzy-matched to a service.
-# Names that are Swahili words ("Imani", "Baraka", "Umoja", "Utawala") are not listed: they stay Swahili.
+# "Akinyi" and "Mutahi" have the shape of Swahili verbs; "Kapsabet", "Kiprop" and "Oduor" end in a
+# consonant, the shape of English words), and they are never fuzzy-matched to a service. Names that are
+# Swahili words ("Imani", "Baraka", "Umoja") are not listed: they stay Swahili. "Utawala" is listed: the
+# estate is what people name in these messages, and the noun ("administration") is no verb anyway.
 NAMES = frozenset(
     """
     mombasa kwale kilifi lamu taita taveta garissa wajir mandera marsabit isiolo meru tharaka nithi embu
@@ -127,6 +131,14 @@ NAMES = frozenset(
     simiyu nekesa nafula nanjala khaemba makokha wamalwa walibora kipchoge kiprotich cheruiyot chebet jeptoo
     kibet koech rotich kiptoo langat kosgei korir kiplagat jelagat chepkoech kinyua kinoti kirimi mwenda
     gakii nkatha mugambi mbaabu kithinji mohamed hassan abdi omar fatuma halima zainabu
+    utawala kimende kinale kutus kikima ukambani kinango kikambala ijara kuresoi imenti hamisi ikanga
+    endebess cherangany moiben kesses kapseret marigat mosoriot chemelil kipkelion belgut konoin mulot
+    kilgoris lolgorian karen bomas kenol embulbul bissil ilasit mazeras garsen dadaab habaswein tarbaj
+    eldas elwak laisamis illeret doldol lanet elburgon keringet runyenjes kabras tongaren madiany kibos
+    nyakach oyugis kasipul macalder langas kipkaren kapsowar kabiyet kalokol lokitaung
+    akala wakaba wakahiu wakanyi wakiuru kimemia kimeli imelda kiprop kipkoech kipkorir bett biwott
+    jepchirchir jebet jerop chepngetich oduor owuor oketch akoth ajwang aluoch ahmed ibrahim yusuf rashid
+    salim swaleh hussein abdirahman abdikadir osman farah adan ismail issack
     """.split()
 )
 
@@ -150,6 +162,12 @@ ENGLISH_ENDING = r"(?:able|ible|ed|ized|ised|ous|ment|ity|ness|ics|ysis|ive|ing|
 # ... and so does a doubled consonant right after the tense marker ("inaccurate", "unapproved",
 # "inappropriate"): no Swahili stem, and no English stem Sheng borrows, starts with one.
 ENGLISH_STEM = r"(?:ni|u|a|tu|m|mu|wa|i|zi|li|ki|vi|ya|hu)(?:na|me|li|ta|ja|ki|nge|ka)([bcdfgkprstvz])\1"
+
+# A word in none of the lists above is English when it has an English shape: Swahili words end in a vowel
+# ("haifunguki", "pole"), English ones mostly in a consonant ("status", "failed", "download", "stuck",
+# "reply") or in an English ending ("inaccessible", "active"). A run of four consonants is no word at all
+# ("asdfgh"). Checked after the verb forms, so a Sheng verb on an English stem ("inaload") stays Swahili.
+ENGLISH_SHAPE = r"(?=[a-z]*[aeiouy])(?![a-z]*[^aeiouy]{4})[a-z]{2,}(?:[^aeiou]|able|ible|ive)"
 
 # --- intent phrases ---------------------------------------------------------------------------------
 

@@ -34,13 +34,17 @@ else is asked.
 Language
 --------
 Each word scores for Swahili (function words 1, verb forms such as "inafanya", "haiwork", "kulipa" 1.5)
-or English (function words 1; words also used inside Swahili sentences such as "down", "system", and
-one-word replies such as "noted", "sorry" 0.5). A word of verb shape is English, and scores nothing, when
-it ends like an inflected English word ("unable", "lingering", "vitals") or has a doubled consonant after
-the tense marker ("inaccurate"): Sheng takes the bare English stem ("inaload"). Names (services, and the
-Kenyan places and first names of `lexicon.NAMES`: "Kitale", "Akinyi"), numbers and emoji score nothing.
-The higher score wins, ties go to Swahili (a sentence with Swahili grammar is Swahili even when half its
-nouns are English); below half a point it is None.
+or English (function words 1; words also used inside Swahili sentences such as "down", "system", the
+words of error messages ("unpaid", "invalid"), and one-word replies such as "noted", "sorry" 0.5). A word
+of verb shape is English when it ends like an inflected English word ("unable", "lingering", "vitals") or
+has a doubled consonant after the tense marker ("inaccurate"): Sheng takes the bare English stem
+("inaload"). Any other word in no list scores 0.5 for English when it has an English shape: Swahili words
+end in a vowel, so a word ending in a consonant ("status", "failed", "download", "stuck") or in an English
+ending ("inaccessible") is English. Names (services, and the Kenyan places and people of `lexicon.NAMES`:
+"Kitale", "Akinyi", "Utawala", "Kiprop"), the other known words ("portal", "app", "otp" of
+`lexicon.NEUTRAL_WORDS`, greeting fillers), numbers and emoji score nothing. The higher score wins, ties
+go to Swahili (a sentence with Swahili grammar is Swahili even when half its nouns are English); below
+half a point it is None.
 """
 
 from __future__ import annotations
@@ -247,6 +251,7 @@ _SW_VERB = re.compile(rf"(?:{lx.SWAHILI_VERB}|{lx.SWAHILI_NEGATIVE}|{lx.SWAHILI_
 _SW_NEGATIVE = re.compile(lx.SWAHILI_NEGATIVE)
 _ENGLISH_ENDING = re.compile(lx.ENGLISH_ENDING)
 _ENGLISH_STEM = re.compile(lx.ENGLISH_STEM)
+_ENGLISH_SHAPE = re.compile(lx.ENGLISH_SHAPE)
 
 _KNOWN_WORDS = (
     lx.SWAHILI_WORDS
@@ -667,6 +672,8 @@ def _language(parsed: _Text, consumed: set[int], intent: Intent) -> str | None:
             sw += 1
         elif _swahili_verb(tok):
             sw += 1.5
+        elif tok not in _KNOWN_WORDS and _ENGLISH_SHAPE.fullmatch(tok):
+            en += 0.5
     if max(sw, en) < 0.5:
         return None
     return "sw" if sw >= en else "en"
