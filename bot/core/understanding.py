@@ -223,7 +223,7 @@ _REQUESTS = re.compile(
             ("forget", lx.FORGET),
             ("unsubscribe", lx.UNSUBSCRIBE),
             ("subscribe", lx.SUBSCRIBE),
-            ("language", (lx.LANGUAGE_WORD,)),
+            ("language", (lx.LANGUAGE_REQUEST,)),
             ("language_name", (lx.LANGUAGE_NAMES,)),
             ("help_use", lx.HELP_USE),
             ("help", lx.HELP),
@@ -646,7 +646,8 @@ def _free_intent(parsed: _Text, named: bool, requests: set[str | None], states: 
     if "all_services" in requests:
         return Intent.STATUS
     words = _GREETING_PHRASES.sub(" ", parsed.flat).split()
-    if all(t in _GREETING_WORDS or t in lx.GREETING_FILLERS or t == "." for t in words) and (
+    # "Good morning from Kitale", "Hello Hali, Akinyi here": names and where the writer is stay a greeting.
+    if all(t in _GREETING_WORDS or t in lx.GREETING_FILLERS or t in lx.NAMES or t == "." for t in words) and (
         len(words) < len(parsed.flat.split()) or any(t in _GREETING_WORDS for t in words)
     ):
         return Intent.GREETING
