@@ -294,6 +294,8 @@ class Understander:
         self._catalog = catalog
         self._aliases: dict[str, _Alias] = {}
         self._ambiguous: dict[str, Ambiguity] = {}
+        # The words of names of several words: "national" is the first word of "national id", not a typo.
+        self._parts: dict[str, frozenset[str]] = {}
         longest = 1
         for service in catalog.services:
             for alias in service.aliases:
@@ -302,6 +304,8 @@ class Understander:
                 if not key:
                     continue
                 longest = max(longest, len(tokens))
+                if len(tokens) > 1:
+                    self._parts[key] = self._parts.get(key, frozenset()) | frozenset(tokens)
                 # The first service to claim a name keeps it: the catalogue order is the tie-break.
                 self._aliases.setdefault(key, _Alias(service.id, key in lx.GENERIC_ALIASES))
         for amb in catalog.ambiguous:
@@ -465,7 +469,8 @@ class Understander:
 
         In four-letter names only an extra or swapped letter counts ("itaxx", "nsfs"); a different
         letter makes another word too often ("tips" is not "tims"). A name one slip further away, or
-        with a different first letter, is only offered as a candidate.
+        with a different first letter, is only offered as a candidate. One whole word of a name of several
+        words ("national" of "national id") is a word of its own, not a slip.
         """
         memo = self._fuzzy_memo.get(word)
         if memo is not None:
@@ -475,6 +480,8 @@ class Understander:
         strong: _Alias | None = None
         close: list[str] = []
         for key, dist, _ in sorted(hits, key=lambda h: (h[1], -len(h[0]))):
+            if word in self._parts.get(key, ()):
+                continue
             allowed = 1 if len(key) <= 7 else 2
             if len(key) == 4 and dist == 1:
                 plausible = Indel.distance(word, key) == 1 or sorted(word) == sorted(key)

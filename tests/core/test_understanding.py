@@ -390,7 +390,12 @@ def test_two_services_joined_by_and_stay_candidates_even_when_one_depends_on_the
     assert (result.service, result.candidates) == (None, ("ntsa", "ecitizen"))
 
 
-@pytest.mark.parametrize(("text", "service"), [("OTP haiji", "ecitizen"), ("sipati password ya itax", "kra")])
+@pytest.mark.parametrize(
+    ("text", "service"),
+    [("OTP haiji", "ecitizen"), ("sipati password ya itax", "kra"),
+     # one word of "national id" is not a typo of it
+     ("SHA haifanyi kazi Kenyatta National Hospital", "sha")],
+)
 def test_verbs_and_ordinary_nouns_are_never_read_as_a_misspelt_name(
     understander: Understander, text: str, service: str
 ) -> None:
