@@ -44,7 +44,7 @@ ENGLISH_WORDS = frozenset(
     change language reply speak good morning afternoon evening thanks thank weather
     help notify alert let know tell updates update since because until
     anyone else also any some will would should shall have has had been isnt arent wasnt
-    unavailable unpaid invalid date birth name times there then so sure opened log into
+    date birth name times there then so sure opened log into
     again everything something nothing about out off over under only even ever never always
     same person office won match help shift taken thx cool cheers menu list show options
     unaware alike alive align alien liking america american analysis analyse analyze amend vitamin
@@ -61,12 +61,14 @@ ENGLISH_WORDS = frozenset(
 
 # English words Kenyans also use inside Swahili sentences ("SHA system iko down", "sorry boss, ..."): half
 # a point, so that alone ("noted", "sorry") they are English and next to Swahili grammar they are not.
+# The words of error messages are among them: they are quoted as the site shows them ("invoice bado
+# inasema unpaid", "inasema organization unavailable").
 ENGLISH_LOANWORDS = frozenset(
     """
     down up slow back on system error page number payment login site website data info time phone
     laptop problem issue loading load open services wrong new old online hello hi hey
     fine done sorry kindly assist advise noted alright yeah yep yup nope nice great perfect exactly
-    correct appreciated
+    correct appreciated unavailable unpaid invalid
     """.split()
 )
 
@@ -79,7 +81,7 @@ GREETINGS_EN = frozenset({"hello", "hi", "hey", "hallo", "greetings", "morning",
 GREETING_FILLERS = frozenset(
     """
     yako zako bro boss sir madam mzee msee fam there good ya leo asubuhi jioni buda mkuu poa safi
-    niko everyone all za gani njema day guys hali rafiki team
+    niko everyone all za gani njema day guys hali rafiki team from here hapa kutoka
     """.split()
 )
 
@@ -103,8 +105,10 @@ NEUTRAL_WORDS = frozenset(
 )
 
 # Kenyan places and first names. Like service names they are neither language ("Kitale", "Kilifi",
-# "Akinyi" and "Mutahi" have the shape of Swahili verbs), and they are never fuzzy-matched to a service.
-# Names that are Swahili words ("Imani", "Baraka", "Umoja", "Utawala") are not listed: they stay Swahili.
+# "Akinyi" and "Mutahi" have the shape of Swahili verbs; "Kapsabet", "Kiprop" and "Oduor" end in a
+# consonant, the shape of English words), and they are never fuzzy-matched to a service. Names that are
+# Swahili words ("Imani", "Baraka", "Umoja") are not listed: they stay Swahili. "Utawala" is listed: the
+# estate is what people name in these messages, and the noun ("administration") is no verb anyway.
 NAMES = frozenset(
     """
     mombasa kwale kilifi lamu taita taveta garissa wajir mandera marsabit isiolo meru tharaka nithi embu
@@ -127,6 +131,14 @@ NAMES = frozenset(
     simiyu nekesa nafula nanjala khaemba makokha wamalwa walibora kipchoge kiprotich cheruiyot chebet jeptoo
     kibet koech rotich kiptoo langat kosgei korir kiplagat jelagat chepkoech kinyua kinoti kirimi mwenda
     gakii nkatha mugambi mbaabu kithinji mohamed hassan abdi omar fatuma halima zainabu
+    utawala kimende kinale kutus kikima ukambani kinango kikambala ijara kuresoi imenti hamisi ikanga
+    endebess cherangany moiben kesses kapseret marigat mosoriot chemelil kipkelion belgut konoin mulot
+    kilgoris lolgorian karen bomas kenol embulbul bissil ilasit mazeras garsen dadaab habaswein tarbaj
+    eldas elwak laisamis illeret doldol lanet elburgon keringet runyenjes kabras tongaren madiany kibos
+    nyakach oyugis kasipul macalder langas kipkaren kapsowar kabiyet kalokol lokitaung
+    akala wakaba wakahiu wakanyi wakiuru kimemia kimeli imelda kiprop kipkoech kipkorir bett biwott
+    jepchirchir jebet jerop chepngetich oduor owuor oketch akoth ajwang aluoch ahmed ibrahim yusuf rashid
+    salim swaleh hussein abdirahman abdikadir osman farah adan ismail issack
     """.split()
 )
 
@@ -150,6 +162,12 @@ ENGLISH_ENDING = r"(?:able|ible|ed|ized|ised|ous|ment|ity|ness|ics|ysis|ive|ing|
 # ... and so does a doubled consonant right after the tense marker ("inaccurate", "unapproved",
 # "inappropriate"): no Swahili stem, and no English stem Sheng borrows, starts with one.
 ENGLISH_STEM = r"(?:ni|u|a|tu|m|mu|wa|i|zi|li|ki|vi|ya|hu)(?:na|me|li|ta|ja|ki|nge|ka)([bcdfgkprstvz])\1"
+
+# A word in none of the lists above is English when it has an English shape: Swahili words end in a vowel
+# ("haifunguki", "pole"), English ones mostly in a consonant ("status", "failed", "download", "stuck",
+# "reply") or in an English ending ("inaccessible", "active"). A run of four consonants is no word at all
+# ("asdfgh"). Checked after the verb forms, so a Sheng verb on an English stem ("inaload") stays Swahili.
+ENGLISH_SHAPE = r"(?=[a-z]*[aeiouy])(?![a-z]*[^aeiouy]{4})[a-z]{2,}(?:[^aeiou]|able|ible|ive)"
 
 # --- intent phrases ---------------------------------------------------------------------------------
 
@@ -202,12 +220,17 @@ SUBSCRIBE = (
     r"tell me when",
     r"keep me (?:posted|updated|informed)",
     r"(?:weka|set|add|put) (?:an |a )?(?:alert|arifa|notification)",
-    r"(?:want|need|get|send me) (?:\w+ )?(?:alerts|updates|notifications)",
+    r"(?:wants?|needs?|get|send me) (?:\w+ )?(?:alerts|updates|notifications)",
     r"nataka (?:kupata )?(?:arifa|alerts|updates|notifications)",
 )
 
-LANGUAGE_WORD = r"(?:lugha|language)"
 LANGUAGE_NAMES = r"(?:kiswahili|swahili|kiingereza|english|sheng)"
+# The word "language", or asking to be answered in one, in a message of any length ("Can you talk in
+# English? I dont understand Swahili well"); a language name alone only counts in a short message.
+LANGUAGE_REQUEST = (
+    r"(?:lugha|language|(?:talk|speak|reply|respond|write|answer|text|chat)(?: to me| with me| me)? in "
+    rf"{LANGUAGE_NAMES}|(?:ongea|jibu|nijibu|andika|niandikie|zungumza)(?: nami| na mimi)? (?:kwa )?{LANGUAGE_NAMES})"
+)
 
 # Asking for another way, a remedy or a place: the user wants to know what to do, not whether it works.
 # (pattern, weight); 3 or more decides the intent on its own.
@@ -225,7 +248,7 @@ WORKAROUND: tuple[tuple[str, float], ...] = (
     (r"what do i do", 3),
     (r"(?:where|how|what) else", 3),
     (r"what (?:are|r) (?:my|the) options|what options|chaguo (?:gani|lingine)", 3),
-    (r"how (?:can|do|should|shall) (?:i|we)", 3),
+    (r"how (?:can|do|should|shall) (?:i|we)|how to", 3),
     (r"where (?:can|do|should) (?:i|we)", 3),
     (r"is there (?:an? )?(?:other|another|alternative|way)", 3),
     (r"alternatives?", 3),
@@ -268,7 +291,8 @@ REPORT: tuple[tuple[str, float], ...] = (
     (r"unable to", 2),
     (r"cant", 2),
     (r"i (?:paid|have paid|ve paid|sent)", 3),
-    (r"(?:didnt|did not|havent|have not|never) (?:get|got|receive\w*)|not received|never (?:came|comes|arrived)", 3),
+    (r"(?:didnt|did not|havent|have not|never) (?:get|got|receive\w*)|not received|"
+     r"never (?:came|comes|arrive[sd]?)", 3),
     (r"(?:wont|doesnt|does not|will not) let me", 3),
     (r"(?:nobody|no one|noone) (?:picks|answers|replies)|not picking|ha(?:wa)?pokei|hakuna anayepokea", 3),
     (r"returns? (?:nothing|an? error|blank|empty|no results)", 2),
@@ -302,6 +326,8 @@ REPORT: tuple[tuple[str, float], ...] = (
     (r"(?:jina|number|namba|date|details|class|picha) mbaya", 3),
     (r"ha(?:i|zi)(?:ja)?on(?:y|e)\w*|not showing|doesnt show|missing", 2),
     (r"nimekwama|nimeblock\w*|nimefungiwa", 3),
+    # "nimeshindwa kulogin": I have failed to
+    (r"(?:ni|tu)meshindwa", 3),
     (r"maintenance", 2),
     (r"mara mbili|twice", 1),
 )
@@ -316,6 +342,10 @@ STATE_DOWN = (
     r"imeanguka|umeanguka|\w*zingua|inaccessible|"
     # Kenyan English: "mpesa is not going through", "iTax is refusing my password", "PRN not generated"
     r"not going through|(?:is|its|are) not going|not coming|refus(?:es|ed|ing)|not generat(?:ed|ing)|"
+    # ... and any other verb it fails to do: "not receiving OTP", "not replying", "not being generated",
+    # "not recognised", "wont generate my PRN", "rejecting my PRN", "on and off since morning"
+    r"not (?:being )?[a-z]{2,}(?:ing|ed)|(?:wont|cant|doesnt|isnt) (?!be\b)[a-z]{3,}|reject(?:s|ed|ing)|"
+    r"unreachable|unanswered|(?:is |iko )?on and off|"
     r"iko na shida|ina shida|shida|tatizo|matatizo|hitilafu|noma|problems?|issues?|broken|offline|imeharibika|"
     r"not responding|no response|hakuna jibu|"
     # other negative verbs of a service (class 9, 10 and 3 subjects): haiendi, haziendi, haujibu,
@@ -323,7 +353,8 @@ STATE_DOWN = (
     r"(?:hai|hazi|hau)(?!na\b|ko\b)[a-z]{3,}"
 )
 STATE_SLOW = (
-    r"slow|inaload|inaloadi|loading|polepole|\w*chelewa|inachukua muda|takes forever|lagging|lag|late"
+    r"slow|inaload|inaloadi|loading|polepole|\w*chelewa|inachukua muda|takes forever|lagging|lag|late|"
+    r"delay(?:s|ed)?|taking (?:too )?long|taking forever"
 )
 STATE_UP = (
     r"inafanya kazi|zinafanya kazi|inafanya|inawork|zinawork|working|works|work|iko on|ziko on|is on|"
@@ -357,12 +388,14 @@ HELP = (
     r"commands|menu|options",
     r"who are you|wewe ni nani",
     r"what is this|whats this|(?:ni )?nini hii|hii (?:bot |kitu )?ni (?:ya )?nini",
+    r"(?:what|who) (?:is|does) (?:this |the )?(?:hali|bot)(?: do| for)?",
     r"what can (?:this|the|hali) ?(?:bot|thing)? do",
     r"(?:bot|hali|kitu) (?:hii )?(?:inafanya|unafanya|hufanya|inatumika|inafanyaje|inasaidia) ?(?:nini|aje|vipi)?",
 )
 # Asking how to use the bot: help, even though "how do I" / "nawezaje" otherwise asks for a workaround.
 HELP_USE = (
     r"how (?:do|can|should) i use (?:you|this|it|hali|the bot)",
+    r"how to use (?:you|this|it|hali|the bot)",
     r"(?:ni|tu)?nawezaje (?:ku)?kutumia",
     r"(?:nifanyeje|jinsi ya) (?:ku)?(?:kutumia|tumia)",
     r"\w*tumia (?:hali|bot|hii bot)",

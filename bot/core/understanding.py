@@ -34,13 +34,17 @@ else is asked.
 Language
 --------
 Each word scores for Swahili (function words 1, verb forms such as "inafanya", "haiwork", "kulipa" 1.5)
-or English (function words 1; words also used inside Swahili sentences such as "down", "system", and
-one-word replies such as "noted", "sorry" 0.5). A word of verb shape is English, and scores nothing, when
-it ends like an inflected English word ("unable", "lingering", "vitals") or has a doubled consonant after
-the tense marker ("inaccurate"): Sheng takes the bare English stem ("inaload"). Names (services, and the
-Kenyan places and first names of `lexicon.NAMES`: "Kitale", "Akinyi"), numbers and emoji score nothing.
-The higher score wins, ties go to Swahili (a sentence with Swahili grammar is Swahili even when half its
-nouns are English); below half a point it is None.
+or English (function words 1; words also used inside Swahili sentences such as "down", "system", the
+words of error messages ("unpaid", "invalid"), and one-word replies such as "noted", "sorry" 0.5). A word
+of verb shape is English when it ends like an inflected English word ("unable", "lingering", "vitals") or
+has a doubled consonant after the tense marker ("inaccurate"): Sheng takes the bare English stem
+("inaload"). Any other word in no list scores 0.5 for English when it has an English shape: Swahili words
+end in a vowel, so a word ending in a consonant ("status", "failed", "download", "stuck") or in an English
+ending ("inaccessible") is English. Names (services, and the Kenyan places and people of `lexicon.NAMES`:
+"Kitale", "Akinyi", "Utawala", "Kiprop"), the other known words ("portal", "app", "otp" of
+`lexicon.NEUTRAL_WORDS`, greeting fillers), numbers and emoji score nothing. The higher score wins, ties
+go to Swahili (a sentence with Swahili grammar is Swahili even when half its nouns are English); below
+half a point it is None.
 """
 
 from __future__ import annotations
@@ -219,7 +223,7 @@ _REQUESTS = re.compile(
             ("forget", lx.FORGET),
             ("unsubscribe", lx.UNSUBSCRIBE),
             ("subscribe", lx.SUBSCRIBE),
-            ("language", (lx.LANGUAGE_WORD,)),
+            ("language", (lx.LANGUAGE_REQUEST,)),
             ("language_name", (lx.LANGUAGE_NAMES,)),
             ("help_use", lx.HELP_USE),
             ("help", lx.HELP),
@@ -247,6 +251,7 @@ _SW_VERB = re.compile(rf"(?:{lx.SWAHILI_VERB}|{lx.SWAHILI_NEGATIVE}|{lx.SWAHILI_
 _SW_NEGATIVE = re.compile(lx.SWAHILI_NEGATIVE)
 _ENGLISH_ENDING = re.compile(lx.ENGLISH_ENDING)
 _ENGLISH_STEM = re.compile(lx.ENGLISH_STEM)
+_ENGLISH_SHAPE = re.compile(lx.ENGLISH_SHAPE)
 
 _KNOWN_WORDS = (
     lx.SWAHILI_WORDS
@@ -289,6 +294,8 @@ class Understander:
         self._catalog = catalog
         self._aliases: dict[str, _Alias] = {}
         self._ambiguous: dict[str, Ambiguity] = {}
+        # The words of names of several words: "national" is the first word of "national id", not a typo.
+        self._parts: dict[str, frozenset[str]] = {}
         longest = 1
         for service in catalog.services:
             for alias in service.aliases:
@@ -297,6 +304,8 @@ class Understander:
                 if not key:
                     continue
                 longest = max(longest, len(tokens))
+                if len(tokens) > 1:
+                    self._parts[key] = self._parts.get(key, frozenset()) | frozenset(tokens)
                 # The first service to claim a name keeps it: the catalogue order is the tie-break.
                 self._aliases.setdefault(key, _Alias(service.id, key in lx.GENERIC_ALIASES))
         for amb in catalog.ambiguous:
@@ -460,7 +469,8 @@ class Understander:
 
         In four-letter names only an extra or swapped letter counts ("itaxx", "nsfs"); a different
         letter makes another word too often ("tips" is not "tims"). A name one slip further away, or
-        with a different first letter, is only offered as a candidate.
+        with a different first letter, is only offered as a candidate. One whole word of a name of several
+        words ("national" of "national id") is a word of its own, not a slip.
         """
         memo = self._fuzzy_memo.get(word)
         if memo is not None:
@@ -470,6 +480,8 @@ class Understander:
         strong: _Alias | None = None
         close: list[str] = []
         for key, dist, _ in sorted(hits, key=lambda h: (h[1], -len(h[0]))):
+            if word in self._parts.get(key, ()):
+                continue
             allowed = 1 if len(key) <= 7 else 2
             if len(key) == 4 and dist == 1:
                 plausible = Indel.distance(word, key) == 1 or sorted(word) == sorted(key)
@@ -641,7 +653,8 @@ def _free_intent(parsed: _Text, named: bool, requests: set[str | None], states: 
     if "all_services" in requests:
         return Intent.STATUS
     words = _GREETING_PHRASES.sub(" ", parsed.flat).split()
-    if all(t in _GREETING_WORDS or t in lx.GREETING_FILLERS or t == "." for t in words) and (
+    # "Good morning from Kitale", "Hello Hali, Akinyi here": names and where the writer is stay a greeting.
+    if all(t in _GREETING_WORDS or t in lx.GREETING_FILLERS or t in lx.NAMES or t == "." for t in words) and (
         len(words) < len(parsed.flat.split()) or any(t in _GREETING_WORDS for t in words)
     ):
         return Intent.GREETING
@@ -667,6 +680,8 @@ def _language(parsed: _Text, consumed: set[int], intent: Intent) -> str | None:
             sw += 1
         elif _swahili_verb(tok):
             sw += 1.5
+        elif tok not in _KNOWN_WORDS and _ENGLISH_SHAPE.fullmatch(tok):
+            en += 0.5
     if max(sw, en) < 0.5:
         return None
     return "sw" if sw >= en else "en"

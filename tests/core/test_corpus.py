@@ -22,7 +22,10 @@ def test_the_corpus_has_at_least_600_messages_a_third_of_them_held_out(
 ) -> None:
     development, heldout = len(parts["development"]), len(parts["heldout"])
     assert development + heldout >= 600
-    assert 0.25 <= heldout / (development + heldout) <= 0.4
+    # The development part keeps its share of the split and may grow; the held-out part is what the split
+    # made it. Messages added to the development part later were never split (see its header).
+    assert development >= corpus.SPLIT - heldout
+    assert 0.25 <= heldout / corpus.SPLIT <= 0.4
 
 
 def test_no_message_is_in_both_parts_or_in_the_older_table(parts: dict[str, list[corpus.Labelled]]) -> None:
@@ -64,13 +67,13 @@ def test_the_corpus_has_long_messages_and_messages_that_are_none_of_the_intents(
 
 
 # Development: what the rules were tuned on. Held-out: measured, never tuned on; its targets are intent
-# 0.95, service 0.98, language 0.98. Language measures 241/246 (0.9797), so its floor here is 0.975 and
-# the target is the strict expected failure below: it passes, and says so, the day the target is met.
+# 0.95, service 0.98, language 0.98, and they are its floors. It meets them since the English work on the
+# development part (measured once after it: intent 237/246, service 243/246, language 244/246).
+TARGETS = {"intent": 0.95, "service": 0.98, "language": 0.98}
 FLOORS = {
     "development": {"intent": 0.97, "service": 0.98, "language": 0.98},
-    "heldout": {"intent": 0.95, "service": 0.98, "language": 0.975},
+    "heldout": TARGETS,
 }
-TARGETS = {"intent": 0.95, "service": 0.98, "language": 0.98}
 
 
 def _accuracy(items: list[corpus.Labelled], understander: Understander) -> dict[str, float]:
@@ -96,9 +99,10 @@ def test_understanding_reaches_its_floor_on_each_part(
     )
 
 
-@pytest.mark.xfail(strict=True, reason="held-out language is 241/246 (0.9797), just under the 0.98 target")
 def test_the_held_out_part_meets_every_target(
     parts: dict[str, list[corpus.Labelled]], understander: Understander
 ) -> None:
     accuracy = _accuracy(parts["heldout"], understander)
-    assert all(accuracy[name] >= target for name, target in TARGETS.items()), accuracy
+    assert accuracy["intent"] >= TARGETS["intent"], accuracy
+    assert accuracy["service"] >= TARGETS["service"], accuracy
+    assert accuracy["language"] >= TARGETS["language"], accuracy

@@ -390,7 +390,12 @@ def test_two_services_joined_by_and_stay_candidates_even_when_one_depends_on_the
     assert (result.service, result.candidates) == (None, ("ntsa", "ecitizen"))
 
 
-@pytest.mark.parametrize(("text", "service"), [("OTP haiji", "ecitizen"), ("sipati password ya itax", "kra")])
+@pytest.mark.parametrize(
+    ("text", "service"),
+    [("OTP haiji", "ecitizen"), ("sipati password ya itax", "kra"),
+     # one word of "national id" is not a typo of it
+     ("SHA haifanyi kazi Kenyatta National Hospital", "sha")],
+)
 def test_verbs_and_ordinary_nouns_are_never_read_as_a_misspelt_name(
     understander: Understander, text: str, service: str
 ) -> None:
@@ -416,6 +421,14 @@ def test_the_verb_of_a_schedule_question_is_not_the_state(understander: Understa
         ("no more NSSF alerts", Intent.UNSUBSCRIBE),
         ("much appreciated", Intent.THANKS),
         ("mambo, uko fiti?", Intent.GREETING),
+        ("Could you reply to me in Swahili? My English is not good", Intent.LANGUAGE),
+        ("Nijibu kwa kiingereza tafadhali, sielewi vizuri", Intent.LANGUAGE),
+        ("Good evening from Nyeri", Intent.GREETING),
+        ("Habari, Wanjiru hapa", Intent.GREETING),
+        ("what does hali do", Intent.HELP),
+        ("how to use this bot", Intent.HELP),
+        ("my son wants alerts for HELB", Intent.SUBSCRIBE),
+        ("how to renew smart DL without ecitizen", Intent.WORKAROUND),
     ],
 )
 def test_requests_are_read_in_their_everyday_forms(understander: Understander, text: str, intent: Intent) -> None:
@@ -434,6 +447,11 @@ def test_requests_are_read_in_their_everyday_forms(understander: Understander, t
         ("my logbook has inaccurate details", Intent.REPORT),
         ("ecitizen logs me out every time", Intent.REPORT),
         ("Mfumo wa NSSF umekwama", Intent.REPORT),
+        ("not receiving the OTP for SHA", Intent.REPORT),
+        ("itax wont generate the PRN", Intent.REPORT),
+        ("KRA portal is on and off today", Intent.REPORT),
+        ("HELB disbursement delayed again", Intent.REPORT),
+        ("Nimeshindwa kulipa NTSA", Intent.REPORT),
         ("is itax refusing payments?", Intent.STATUS),
         ("is mpesa not going through for everyone?", Intent.STATUS),
     ],
