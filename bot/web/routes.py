@@ -46,6 +46,9 @@ HTML_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 PLAIN_HEADERS = {"X-Content-Type-Options": "nosniff"}
+# A page in the language its URL names varies only by encoding; otherwise by what chose the language.
+_VARY_BY_URL = "Accept-Encoding"
+_VARY_BY_READER = "Accept-Encoding, Accept-Language, Cookie"
 _PAGE_PATH = re.compile(r"^(?:[a-z0-9-]+(?:/[a-z0-9-]+)*)?$")
 _RECORDS_KEPT = 512
 
@@ -89,13 +92,10 @@ class Site:
     def html(self, request: web.Request, published: Published, key: tuple[Any, ...],
              render: Callable[[Pages], bytes], *, status: int = 200) -> web.Response:
         lang, explicit = page_language(request)
-        t = translator(lang)
         rendered = self.renderings.get(published.serial, (*key, lang), published.now,
-                                       lambda: render(self.pages(request, published, t)), HTML, HTML_HEADERS)
-        response = respond(request, rendered,
-                           vary="Accept-Encoding" if explicit else "Accept-Encoding, Accept-Language, Cookie")
-        response.set_status(status if response.status == 200 else response.status)
-        return response
+                                       lambda: render(self.pages(request, published, translator(lang))),
+                                       HTML, HTML_HEADERS)
+        return respond(request, rendered, vary=_VARY_BY_URL if explicit else _VARY_BY_READER, status=status)
 
     def other(self, request: web.Request, published: Published, key: tuple[Any, ...], render: Callable[[], bytes],
               content_type: str, *, cors: bool = True) -> web.Response:
