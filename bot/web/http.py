@@ -4,6 +4,11 @@ A rendering is kept per (what, language) until the next `Published`; a request o
 answers 304 when the client already has it, and picks the identity or gzip body. The ETag is a hash of
 the body, so a rendering that came out the same as the previous one keeps its ETag and Last-Modified
 and the crowd behind a proxy keeps getting 304s across snapshots.
+
+The status page is what a crowd loads when a service goes down, so the work left to a request is kept
+to lookups: each rendering keeps the complete headers of each way it is served (`Prepared`), and the
+request headers that choose among them (Accept-Encoding, Accept-Language) are read once per distinct
+value, not once per request.
 """
 
 from __future__ import annotations
@@ -15,8 +20,9 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
+from functools import lru_cache
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, normalise_language
 
@@ -31,6 +37,20 @@ SVG = "image/svg+xml; charset=utf-8"
 CSS = "text/css; charset=utf-8"
 # Not worth compressing: the gzip header costs more than it saves.
 _GZIP_FROM = 512
+# How many distinct Accept-Encoding and Accept-Language values are remembered with what they chose:
+# browsers send a handful, and an odd one only costs reading it again.
+_HEADER_VALUES_KEPT = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One way of serving a rendering (identity or gzip, with its Vary, CORS and caching): the body and
+    the complete headers of its 200 and of its 304, made once. aiohttp copies the headers it is given,
+    so one dict serves every request."""
+
+    body: bytes
+    headers: Mapping[str, str]
+    not_modified: Mapping[str, str]
 
 
 @dataclass
@@ -43,12 +63,17 @@ class Rendered:
     etag: str = ""
     headers: Mapping[str, str] = field(default_factory=dict)
     _gzipped: bytes | None = None
+    _prepared: dict[tuple[bool, str, bool, str], Prepared] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.etag:
             self.etag = hashlib.sha256(self.body).hexdigest()[:32]
         self.last_modified = self.last_modified.replace(microsecond=0)
         self._http_date = format_datetime(self.last_modified, usegmt=True)
+        self.compressible = len(self.body) >= _GZIP_FROM
+        # The ETags this rendering is sent with: a revalidation usually sends one of them back as is.
+        self.sent_etags = frozenset((f'"{self.etag}"', f'"{self.etag}-gzip"'))
 
     @property
     def gzipped(self) -> bytes:
@@ -60,6 +85,30 @@ class Rendered:
     @property
     def http_date(self) -> str:
         return self._http_date
+
+    def prepared(self, compress: bool, vary: str, cors: bool, cache_control: str) -> Prepared:
+        """The body and headers for one way of serving this rendering, made on its first request."""
+        key = (compress, vary, cors, cache_control)
+        found = self._prepared.get(key)
+        if found is None:
+            found = self._prepared[key] = self._prepare(compress, vary, cors, cache_control)
+        return found
+
+    def _prepare(self, compress: bool, vary: str, cors: bool, cache_control: str) -> Prepared:
+        headers = {
+            "ETag": f'"{self.etag}-gzip"' if compress else f'"{self.etag}"',
+            "Last-Modified": self.http_date,
+            "Cache-Control": cache_control,
+            "Vary": vary,
+            **self.headers,
+        }
+        if cors:
+            headers["Access-Control-Allow-Origin"] = "*"
+        not_modified = dict(headers)
+        if compress:
+            headers["Content-Encoding"] = "gzip"
+        headers["Content-Type"] = self.content_type
+        return Prepared(self.gzipped if compress else self.body, headers, not_modified)
 
 
 class Renderings:
@@ -89,7 +138,11 @@ class Renderings:
 
 
 def accepts_gzip(request: web.Request) -> bool:
-    header = request.headers.get("Accept-Encoding", "")
+    return _accepts_gzip(request.headers.get(hdrs.ACCEPT_ENCODING, ""))
+
+
+@lru_cache(maxsize=_HEADER_VALUES_KEPT)
+def _accepts_gzip(header: str) -> bool:
     for part in header.split(","):
         coding, _, params = part.strip().partition(";")
         if coding.strip().lower() in ("gzip", "*"):
@@ -109,12 +162,16 @@ def _quality(params: str) -> float:
 
 
 def _not_modified(request: web.Request, rendered: Rendered) -> bool:
-    match = request.headers.get("If-None-Match")
+    match = request.headers.get(hdrs.IF_NONE_MATCH)
     if match is not None:
+        if match in rendered.sent_etags:
+            return True  # the tag as this rendering sent it
         tags = {t.strip().removeprefix("W/").strip('"').removesuffix("-gzip") for t in match.split(",")}
         return "*" in tags or rendered.etag in tags
-    since = request.headers.get("If-Modified-Since")
+    since = request.headers.get(hdrs.IF_MODIFIED_SINCE)
     if since is not None:
+        if since == rendered.http_date:
+            return True  # the date as this rendering sent it
         try:
             moment = parsedate_to_datetime(since)
         except (TypeError, ValueError):
@@ -124,30 +181,20 @@ def _not_modified(request: web.Request, rendered: Rendered) -> bool:
 
 
 def respond(request: web.Request, rendered: Rendered, *, vary: str = "Accept-Encoding",
-            cors: bool = False, cache_control: str = CACHE_CONTROL) -> web.Response:
-    """The rendering for this request: 304 when the client has it, gzip when asked for."""
-    compress = len(rendered.body) >= _GZIP_FROM and accepts_gzip(request)
-    headers = {
-        "ETag": f'"{rendered.etag}-gzip"' if compress else f'"{rendered.etag}"',
-        "Last-Modified": rendered.http_date,
-        "Cache-Control": cache_control,
-        "Vary": vary,
-        **rendered.headers,
-    }
-    if cors:
-        headers["Access-Control-Allow-Origin"] = "*"
-    if _not_modified(request, rendered):
-        return web.Response(status=304, headers=headers)
-    if compress:
-        headers["Content-Encoding"] = "gzip"
-        body = rendered.gzipped
-    else:
-        body = rendered.body
-    headers["Content-Type"] = rendered.content_type
-    return web.Response(body=body, headers=headers)
+            cors: bool = False, cache_control: str = CACHE_CONTROL, status: int = 200) -> web.Response:
+    """The rendering for this request: 304 when the client has it, gzip when asked for; `status` is
+    the status of a full answer (a 404 page is a rendering too)."""
+    headers = request.headers
+    compress = rendered.compressible and _accepts_gzip(headers.get(hdrs.ACCEPT_ENCODING, ""))
+    prepared = rendered.prepared(compress, vary, cors, cache_control)
+    if (hdrs.IF_NONE_MATCH in headers or hdrs.IF_MODIFIED_SINCE in headers) and _not_modified(request, rendered):
+        return web.Response(status=304, headers=prepared.not_modified)
+    return web.Response(body=prepared.body, status=status, headers=prepared.headers)
 
 
 def query_language(request: web.Request) -> str | None:
+    if not request.query_string:
+        return None  # no query to parse
     return normalise_language(request.query.get("lang"))
 
 
@@ -157,12 +204,15 @@ def page_language(request: web.Request) -> tuple[str, bool]:
     chosen = query_language(request)
     if chosen is not None:
         return chosen, True
-    cookie = normalise_language(request.cookies.get(LANGUAGE_COOKIE))
-    if cookie is not None:
-        return cookie, False
-    return accept_language(request.headers.get("Accept-Language", "")), False
+    headers = request.headers
+    if hdrs.COOKIE in headers:
+        cookie = normalise_language(request.cookies.get(LANGUAGE_COOKIE))
+        if cookie is not None:
+            return cookie, False
+    return accept_language(headers.get(hdrs.ACCEPT_LANGUAGE, "")), False
 
 
+@lru_cache(maxsize=_HEADER_VALUES_KEPT)
 def accept_language(header: str) -> str:
     """The supported language the header prefers most (ties go to the one listed first)."""
     best: tuple[float, int, str] | None = None

@@ -10,7 +10,7 @@ import asyncio
 import json
 import re
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -46,6 +46,9 @@ HTML_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 PLAIN_HEADERS = {"X-Content-Type-Options": "nosniff"}
+# A page in the language its URL names varies only by encoding; otherwise by what chose the language.
+_VARY_BY_URL = "Accept-Encoding"
+_VARY_BY_READER = "Accept-Encoding, Accept-Language, Cookie"
 _PAGE_PATH = re.compile(r"^(?:[a-z0-9-]+(?:/[a-z0-9-]+)*)?$")
 _RECORDS_KEPT = 512
 
@@ -89,13 +92,10 @@ class Site:
     def html(self, request: web.Request, published: Published, key: tuple[Any, ...],
              render: Callable[[Pages], bytes], *, status: int = 200) -> web.Response:
         lang, explicit = page_language(request)
-        t = translator(lang)
         rendered = self.renderings.get(published.serial, (*key, lang), published.now,
-                                       lambda: render(self.pages(request, published, t)), HTML, HTML_HEADERS)
-        response = respond(request, rendered,
-                           vary="Accept-Encoding" if explicit else "Accept-Encoding, Accept-Language, Cookie")
-        response.set_status(status if response.status == 200 else response.status)
-        return response
+                                       lambda: render(self.pages(request, published, translator(lang))),
+                                       HTML, HTML_HEADERS)
+        return respond(request, rendered, vary=_VARY_BY_URL if explicit else _VARY_BY_READER, status=status)
 
     def other(self, request: web.Request, published: Published, key: tuple[Any, ...], render: Callable[[], bytes],
               content_type: str, *, cors: bool = True) -> web.Response:
@@ -186,6 +186,17 @@ class Site:
         name = request.match_info["document"]
         if name not in DOCUMENTS:
             raise web.HTTPNotFound()
+        return self.document(request, published, name)
+
+    def document_handler(self, name: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+        """The handler of one API document on a route of its own: its path is looked up, not matched
+        against the documents' pattern on every request."""
+        async def handler(request: web.Request) -> web.Response:
+            return self.document(request, await self.publisher.current(), name)
+
+        return handler
+
+    def document(self, request: web.Request, published: Published, name: str) -> web.Response:
         lang = api_language(request)
 
         def render() -> bytes:
@@ -245,5 +256,9 @@ def add_routes(app: web.Application, site: Site) -> None:
     app.router.add_get(f"/incidents/{incident}.json", site.incident_data)
     app.router.add_get("/history.atom", site.history_feed)
     app.router.add_get(f"/language/{{lang:{languages}}}", site.language)
+    for name in DOCUMENTS:
+        app.router.add_get(f"/api/v2/{name}.json", site.document_handler(name))
+        app.router.add_route("OPTIONS", f"/api/v2/{name}.json", site.preflight)
+    # The same methods on any other name, for the same 404 (and 405) as an unknown name always had.
     app.router.add_get(r"/api/v2/{document:[a-z/-]+}.json", site.api)
     app.router.add_route("OPTIONS", r"/api/v2/{document:[a-z/-]+}.json", site.preflight)

@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.app import App
 from bot.core.status import State
+from bot.web.statuspage import DOCUMENTS
 from tests.web.conftest import PUBLIC_URL, refresh
 
 Client = TestClient[web.Request, web.Application]
@@ -205,6 +206,15 @@ async def test_cors_preflight_is_answered(client: Client) -> None:
     assert response.status == 204
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert "GET" in response.headers["Access-Control-Allow-Methods"]
+
+
+@pytest.mark.parametrize("document", [*DOCUMENTS, "nothing"])
+async def test_every_document_answers_the_same_methods(client: Client, document: str) -> None:
+    path = f"/api/v2/{document}.json"
+    assert (await client.options(path)).status == 204
+    assert (await client.head(path)).status == (404 if document == "nothing" else 200)
+    refused = await client.post(path)
+    assert refused.status == 405 and set(refused.headers["Allow"].split(",")) == {"GET", "HEAD", "OPTIONS"}
 
 
 async def test_no_personal_data_reaches_the_api(client: Client, hali: App, web_app: web.Application,

@@ -43,6 +43,45 @@ async def test_conditional_requests_are_answered_with_304(client: Client, seeded
         assert (await client.get(path, headers={"If-None-Match": '"other"'})).status == 200, path
 
 
+async def test_validators_in_their_other_forms_are_understood(client: Client, seeded: dict[str, int]) -> None:
+    for path in PATHS:
+        first = await client.get(path, headers={"Accept-Encoding": "identity"})
+        etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+        for match in (f"W/{etag}", f'"other", {etag}', "*", f'"other" , W/{etag[:-1]}-gzip"'):
+            assert (await client.get(path, headers={"If-None-Match": match})).status == 304, (path, match)
+        later = "Fri, 01 Jan 2100 00:00:00 GMT"
+        assert (await client.get(path, headers={"If-Modified-Since": later})).status == 304, path
+        earlier = "Mon, 01 Jan 2001 00:00:00 GMT"
+        assert (await client.get(path, headers={"If-Modified-Since": earlier})).status == 200, path
+        assert (await client.get(path, headers={"If-Modified-Since": "yesterday"})).status == 200, path
+        # If-None-Match decides when both are sent.
+        both = {"If-None-Match": '"other"', "If-Modified-Since": modified}
+        assert (await client.get(path, headers=both)).status == 200, path
+
+
+async def test_a_304_and_a_200_in_turn_each_carry_their_own_headers(client: Client, seeded: dict[str, int]) -> None:
+    """The headers are made once per rendering and shared by the requests: none may leak into the next."""
+    for path in PATHS:
+        plain = await client.get(path, headers={"Accept-Encoding": "identity"})
+        for _ in range(2):
+            zipped = await client.get(path, headers={"Accept-Encoding": "gzip"}, auto_decompress=False)
+            assert zipped.headers["Content-Encoding"] == "gzip" and zipped.headers["ETag"].endswith('-gzip"')
+            again = await client.get(path, headers={"If-None-Match": plain.headers["ETag"],
+                                                    "Accept-Encoding": "identity"})
+            assert again.status == 304 and "Content-Type" not in again.headers, path
+            assert "Content-Encoding" not in again.headers, path
+            full = await client.get(path, headers={"Accept-Encoding": "identity"})
+            assert full.status == 200 and "Content-Encoding" not in full.headers, path
+            assert dict(full.headers) | {"Date": ""} == dict(plain.headers) | {"Date": ""}, path
+
+
+async def test_a_404_page_is_revalidated_like_any_page(client: Client, seeded: dict[str, int]) -> None:
+    first = await client.get("/services/nowhere")
+    assert first.status == 404
+    assert (await client.get("/services/nowhere", headers={"If-None-Match": first.headers["ETag"]})).status == 304
+    assert (await client.get("/services/nowhere", headers={"If-None-Match": '"other"'})).status == 404
+
+
 async def test_each_response_is_rendered_once_per_snapshot(
     client: Client, web_app: web.Application, hali: App, seeded: dict[str, int]
 ) -> None:
