@@ -23,6 +23,11 @@ class Recipient:
         return cls(TELEGRAM, str(chat_id))
 
     @property
+    def telegram_chat(self) -> int | None:
+        """The Telegram chat id, or None on another medium (whose recipients the chat cache never holds)."""
+        return int(self.address) if self.medium == TELEGRAM else None
+
+    @property
     def chat_id(self) -> int:
         """The Telegram chat id; a recipient on another medium has none."""
         if self.medium != TELEGRAM:

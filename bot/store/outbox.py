@@ -381,8 +381,7 @@ class Outbox:
         The queued rows are kept as "deactivated" (not deleted) so `hali outbox` can count them per
         event; they carry nothing but the address. Returns how many rows were dropped.
         """
-        chat_id = recipient.chat_id if recipient.medium == TELEGRAM else None
-        async with changing(self.sessions, self.store.chats, chat_id) as session:
+        async with changing(self.sessions, self.store.chats, recipient.telegram_chat) as session:
             await session.execute(
                 update(SubscriberRow).where(*addressed(SubscriberRow, recipient))
                 .values(active=False, quiet_start=None, quiet_end=None)

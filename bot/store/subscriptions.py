@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, delete, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.notifications import ALL_SERVICES, BILINGUAL
-from bot.core.recipient import TELEGRAM, Recipient
+from bot.core.recipient import Recipient
 from bot.store.chats import changing
 from bot.store.models import DeliveryRow, SubscriberRow, SubscriptionRow
 
@@ -57,8 +57,7 @@ class Subscriptions:
 
     def _changing(self, recipient: Recipient, *, cached: bool = True) -> AbstractAsyncContextManager[AsyncSession]:
         """A transaction that changes what `recipient` follows, and drops a Telegram chat's cached state."""
-        chat_id = recipient.chat_id if recipient.medium == TELEGRAM else None
-        return changing(self.store.sessions, self.store.chats if cached else None, chat_id)
+        return changing(self.store.sessions, self.store.chats if cached else None, recipient.telegram_chat)
 
     async def subscribe(self, recipient: Recipient, service_id: str, language: str) -> bool:
         """Follow a service (or ALL_SERVICES); returns False when the recipient already did."""
@@ -106,8 +105,9 @@ class Subscriptions:
 
         For a Telegram chat read in the last minute (it has just sent an update), from the chat cache.
         """
-        if recipient.medium == TELEGRAM:
-            state = self.store.chats.cached(recipient.chat_id)
+        chat_id = recipient.telegram_chat
+        if chat_id is not None:
+            state = self.store.chats.cached(chat_id)
             if state is not None:
                 return service_id in state.follows or ALL_SERVICES in state.follows
         async with self.store.sessions() as session:
