@@ -10,14 +10,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alembic import command
 from sqlalchemy import text
+from sqlalchemy.engine import Connection
 
 from bot.catalog.loader import load_catalog
 from bot.core.clock import FrozenClock
 from bot.core.notifications import Event, EventKind
 from bot.core.recipient import Recipient
 from bot.core.status import State
-from bot.store.db import upgrade_schema
+from bot.store.db import alembic_config, upgrade_schema
 from bot.store.outbox import record_event
 from bot.store.repo import Store
 from tests.conftest import ADMIN_URL, PARTS, _admin
@@ -112,3 +114,29 @@ async def test_forget_erases_the_chat_as_a_recipient_and_leaves_the_same_number_
     assert await store.forget_user(3001)
     assert await store.subscriptions.subscriber(Recipient.telegram(3001)) is None
     assert await store.subscriptions.following(Recipient("sms", "3001")) == ["kra"]
+
+
+def _downgrade(connection: Connection, revision: str) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.downgrade(config, revision)
+
+
+async def test_going_back_to_chat_ids_keeps_the_telegram_chats_and_drops_other_media(fresh_url: str) -> None:
+    store = Store.from_url(fresh_url, clock=FrozenClock(AT), **PARTS)
+    try:
+        await upgrade_schema(store.engine, BEFORE)
+        await _old_rows(store)
+        await store.upgrade()
+        await store.subscriptions.subscribe(Recipient("sms", "+254700000002"), "kra", "sw")
+        async with store.engine.begin() as conn:
+            await conn.run_sync(_downgrade, BEFORE)
+        async with store.engine.connect() as conn:
+            follows = (await conn.execute(text(
+                "SELECT chat_id, service_id FROM subscriptions ORDER BY chat_id, service_id"))).all()
+            queued = (await conn.execute(text("SELECT chat_id, status FROM deliveries"))).all()
+        assert [tuple(r) for r in follows] == [
+            (-1009876543210, "*"), (1001, "kra"), (1001, "ntsa"), (1002, "*")]
+        assert [tuple(r) for r in queued] == [(1002, "pending")]
+    finally:
+        await store.close()
