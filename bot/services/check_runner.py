@@ -22,7 +22,7 @@ from bot.catalog.model import Catalog, Check
 from bot.core.checks import ProbeResult, offline_batch
 from bot.core.clock import Clock
 from bot.services.probe import Prober
-from bot.store.checks import CheckStore, Lease
+from bot.store.checks import Lease
 from bot.store.repo import Store
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class CheckRunner:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.store = store
-        self.checks = CheckStore(store)
+        self.checks = store.checks
         self.prober = prober
         self.clock = clock or store.clock
         self.lease = Lease(store, LEASE_NAME, holder or default_holder(), ttl=lease_ttl)

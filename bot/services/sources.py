@@ -9,8 +9,6 @@ from bot.core.board import SignalProvider, StatusBoard
 from bot.core.checks import CheckView
 from bot.core.maintenance import Occurrence, active_signals, planned
 from bot.core.status import Signal
-from bot.store.alerts import AlertStore
-from bot.store.checks import CheckStore
 from bot.store.repo import Store
 
 
@@ -18,7 +16,7 @@ class CheckSignals:
     """Automatic checks as Source.CHECK signals, with each checked service's last result and uptime."""
 
     def __init__(self, store: Store) -> None:
-        self.checks = CheckStore(store)
+        self.checks = store.checks
 
     async def signals(self, catalog: Catalog) -> Mapping[str, Sequence[Signal]]:
         return await self.checks.signals(catalog)
@@ -28,7 +26,7 @@ class MonitoringSignals:
     """Alerts firing in the agency's own monitoring (the hooks) as Source.MONITORING signals."""
 
     def __init__(self, store: Store) -> None:
-        self.alerts = AlertStore(store)
+        self.alerts = store.alerts
 
     async def signals(self, catalog: Catalog) -> Mapping[str, Sequence[Signal]]:
         return await self.alerts.signals(catalog)
@@ -49,7 +47,7 @@ class CardDetails:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.checks = CheckStore(store)
+        self.checks = store.checks
 
     async def check_views(self, catalog: Catalog) -> Mapping[str, CheckView]:
         return await self.checks.views(catalog)

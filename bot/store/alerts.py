@@ -5,15 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
 
 from bot.catalog.model import Catalog
 from bot.core.alerts import Alert
 from bot.core.status import Signal, Source, State
-from bot.store.db import insert_ignore
+from bot.store.db import insert_ignore, rowcount
 from bot.store.models import AlertSignalRow
-from bot.store.repo import Store
+
+if TYPE_CHECKING:
+    from bot.store.repo import Store
 
 
 @dataclass
@@ -65,14 +68,14 @@ class AlertStore:
                 where = (AlertSignalRow.key == alert.key, AlertSignalRow.service_id == service_id)
                 if not alert.firing:
                     result = await session.execute(delete(AlertSignalRow).where(*where))
-                    if result.rowcount:  # type: ignore[attr-defined]
+                    if rowcount(result):
                         applied.resolved.append(label)
                     continue
                 since = min(alert.starts_at, now) if alert.starts_at is not None else now
                 inserted = await session.execute(insert_ignore(dialect, AlertSignalRow).values(
                     key=alert.key, service_id=service_id, state=alert.state.value, since=since, seen_at=now,
                     token=actor.removeprefix("token:")[:64], name=alert.name))
-                if inserted.rowcount:  # type: ignore[attr-defined]
+                if rowcount(inserted):
                     applied.started.append(label)
                     continue
                 row = await session.scalar(select(AlertSignalRow).where(*where).with_for_update())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
@@ -25,9 +26,11 @@ from bot.core.checks import (
 )
 from bot.core.status import Signal
 from bot.store import history
-from bot.store.db import AsyncSession
+from bot.store.db import AsyncSession, rowcount
 from bot.store.models import CheckHourRow, CheckResultRow, CheckStateRow, LeaseRow
-from bot.store.repo import Store
+
+if TYPE_CHECKING:
+    from bot.store.repo import Store
 
 RESULTS_KEPT = timedelta(days=2)
 HOURS_KEPT = timedelta(days=31)
@@ -195,7 +198,7 @@ class CheckStore:
             results = await session.execute(delete(CheckResultRow).where(CheckResultRow.at < now - RESULTS_KEPT))
             hours = await session.execute(delete(CheckHourRow).where(CheckHourRow.hour < now - HOURS_KEPT))
             await history.prune(session, now)
-        return int(results.rowcount), int(hours.rowcount)  # type: ignore[attr-defined]
+        return rowcount(results), rowcount(hours)
 
     async def results(self, key: str, limit: int = 50) -> list[ProbeResult]:
         async with self.sessions() as session:

@@ -158,3 +158,8 @@ __all__ = [
     "make_sessionmaker",
     "upgrade_schema",
 ]
+
+
+def rowcount(result: object) -> int:
+    """How many rows an UPDATE or DELETE touched (`Result.rowcount`, which the async typing hides)."""
+    return int(getattr(result, "rowcount", 0) or 0)

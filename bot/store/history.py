@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select
 from bot.catalog.model import Check, Text
 from bot.core.checks import Level, Outcome, ProbeResult, stale_after
 from bot.core.maintenance import EAT, Every, MaintenanceWindow
-from bot.store.db import AsyncSession
+from bot.store.db import AsyncSession, rowcount
 from bot.store.models import CheckDayRow, CheckFailureRow, MaintenanceRow, ReportRow, ServiceRow
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ async def prune(session: AsyncSession, now: datetime) -> tuple[int, int]:
     """Days older than DAYS_KEPT, failure runs that ended before FAILURES_KEPT."""
     days = await session.execute(delete(CheckDayRow).where(CheckDayRow.day < eat_day(now - DAYS_KEPT)))
     runs = await session.execute(delete(CheckFailureRow).where(CheckFailureRow.last_at < now - FAILURES_KEPT))
-    return int(days.rowcount), int(runs.rowcount)  # type: ignore[attr-defined]
+    return rowcount(days), rowcount(runs)
 
 
 @dataclass(frozen=True)

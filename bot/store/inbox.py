@@ -28,7 +28,7 @@ from sqlalchemy import case, delete, func, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
-from bot.store.db import insert_ignore
+from bot.store.db import insert_ignore, rowcount
 from bot.store.models import InboxRow
 
 if TYPE_CHECKING:
@@ -153,7 +153,7 @@ class Inbox:
             result = await session.execute(
                 update(InboxRow).where(InboxRow.claimed_by == worker, InboxRow.status == PENDING)
                 .values(claimed_until=now + timedelta(seconds=lease)).execution_options(synchronize_session=False))
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return rowcount(result)
 
     async def held(self, worker: str, ids: Sequence[int]) -> set[int]:
         """Which of these updates this worker still holds (a lease lost to a long pause is not)."""
@@ -201,7 +201,7 @@ class Inbox:
         async with self.sessions.begin() as session:
             result = await session.execute(delete(InboxRow).where(
                 InboxRow.status != PENDING, InboxRow.done_at < self.clock() - KEPT_AFTER_DONE))
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return rowcount(result)
 
     async def counts(self) -> InboxCounts:
         now = self.clock()

@@ -328,6 +328,11 @@ class NotificationEventRow(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+# A delivery's status: pending until Telegram (or its medium) confirms it; failed for good; deactivated
+# when its recipient is gone.
+PENDING, SENT, FAILED, DEACTIVATED = "pending", "sent", "failed", "deactivated"
+
+
 class DeliveryRow(Base):
     """The outbox: one row per (event, recipient), claimed by a dispatcher under a lease and marked once sent."""
 
@@ -345,7 +350,7 @@ class DeliveryRow(Base):
     medium: Mapped[str] = mapped_column(String(16))
     address: Mapped[str] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(8), default="en")
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending sent failed deactivated
+    status: Mapped[str] = mapped_column(String(16), default=PENDING)  # PENDING SENT FAILED DEACTIVATED
     not_before: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_by: Mapped[str | None] = mapped_column(String(64), default=None)

@@ -38,7 +38,12 @@ from bot.core.notifications import ALL_SERVICES, BILINGUAL, Event, EventKind, qu
 from bot.core.recipient import TELEGRAM, Recipient
 from bot.core.status import Source, State
 from bot.store.chats import changing
+from bot.store.db import rowcount
 from bot.store.models import (
+    DEACTIVATED,
+    FAILED,
+    PENDING,
+    SENT,
     DeliveryRow,
     IncidentRow,
     NotificationEventRow,
@@ -52,7 +57,6 @@ from bot.store.subscriptions import addressed
 if TYPE_CHECKING:
     from bot.store.repo import Store
 
-PENDING, SENT, FAILED, DEACTIVATED = "pending", "sent", "failed", "deactivated"
 
 ReturnHook = Callable[[AsyncSession, str, datetime, int], Awaitable[None]]
 """Called inside the outbox's transaction when a service returns to operational:
@@ -391,7 +395,7 @@ class Outbox:
                 update(DeliveryRow).where(*addressed(DeliveryRow, recipient), DeliveryRow.status == PENDING)
                 .values(status=DEACTIVATED, claimed_by=None, claimed_until=None, error=reason[:200])
                 .execution_options(synchronize_session=False))
-            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+            return rowcount(result)
 
     async def events(self, ids: Iterable[int]) -> dict[int, Event]:
         ids = list(set(ids))
@@ -431,7 +435,7 @@ class Outbox:
             await session.execute(delete(NotificationEventRow).where(
                 NotificationEventRow.kind == EventKind.REPORT_FOLLOW_UP.value,
                 NotificationEventRow.id.not_in(queued)))
-            return int(result.rowcount or 0) + int(done.rowcount or 0)  # type: ignore[attr-defined]
+            return rowcount(result) + rowcount(done)
 
     # --- the operator's view --------------------------------------------------------------------------
 

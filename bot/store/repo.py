@@ -1,4 +1,10 @@
-"""Queries: the only module that speaks SQL. It hands the core plain dataclasses."""
+"""The Store: one database, its engine and sessions, and its parts, each built here once.
+
+Services, incidents, users and the audit log are queried here; every other table belongs to a part
+(`Part(store)`, an attribute of the Store): subscriptions, outbox, watch_states, reports, checks,
+history, alerts, tokens, inbox. Like the rest of `bot.store`, it hands the other layers plain
+dataclasses; only `bot.store` speaks SQL.
+"""
 
 from __future__ import annotations
 
@@ -21,14 +27,19 @@ from bot.core.recipient import Recipient
 from bot.core.reports import ReportPolicy
 from bot.core.status import Incident, IncidentUpdate, State
 from bot.store import maintenance
+from bot.store.alerts import AlertStore
 from bot.store.chats import ChatCache, ChatListener, ChatState, ListenConnection, changing, load_chats
-from bot.store.db import StoreTimeouts, insert_ignore, make_engine, make_sessionmaker, upgrade_schema
+from bot.store.checks import CheckStore
+from bot.store.db import StoreTimeouts, insert_ignore, make_engine, make_sessionmaker, rowcount, upgrade_schema
 from bot.store.errors import Conflict as Conflict  # re-exported: what callers catch
 from bot.store.errors import NotFound as NotFound
+from bot.store.history import History
+from bot.store.inbox import Inbox
 from bot.store.models import AuditRow, IncidentRow, IncidentUpdateRow, ServiceRow, UserRow
 from bot.store.outbox import EventKind, Outbox, ReturnHook, record_incident_event
 from bot.store.reports import ReportStore
 from bot.store.subscriptions import Subscriptions, forget_recipient
+from bot.store.tokens import TokenStore
 from bot.store.watch import WatchStates
 
 log = logging.getLogger(__name__)
@@ -88,6 +99,12 @@ class Store:
         self.subscriptions = Subscriptions(self)
         self.outbox = Outbox(self)
         self.watch_states = WatchStates(self)
+        # The automatic checks, the public history, the agencies' alerts, API tokens, the update inbox.
+        self.checks = CheckStore(self)
+        self.history = History(self)
+        self.alerts = AlertStore(self)
+        self.tokens = TokenStore(self)
+        self.inbox = Inbox(self)
 
     @classmethod
     def from_url(cls, url: str, *, clock: Clock = system_clock, timeouts: StoreTimeouts | None = None,
@@ -357,7 +374,7 @@ class Store:
                 await erase(session, chat_id)
             notifications = await forget_recipient(session, Recipient.telegram(chat_id))
             result = await session.execute(delete(UserRow).where(UserRow.chat_id == chat_id))
-            erased = bool(result.rowcount) or notifications  # type: ignore[attr-defined]
+            erased = bool(rowcount(result)) or notifications
         if self.engine.dialect.name == "sqlite":
             await self._checkpoint()
         return erased

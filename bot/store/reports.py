@@ -42,6 +42,7 @@ from bot.core.scrub import scrub
 from bot.core.status import Signal, Source, State
 from bot.core.understanding import Symptom
 from bot.store.chats import changing
+from bot.store.db import rowcount
 from bot.store.models import ReportFlowRow, ReportRow, SecretRow
 
 log = logging.getLogger(__name__)
@@ -255,7 +256,7 @@ class ReportStore:
                 .values(chat_id=None))
             flows = await session.execute(
                 delete(ReportFlowRow).where(ReportFlowRow.updated_at < now - self.policy.flow_timeout))
-        return PurgeResult(_rowcount(anonymised), _rowcount(dropped), _rowcount(flows))
+        return PurgeResult(rowcount(anonymised), rowcount(dropped), rowcount(flows))
 
     async def erase_chat(self, session: AsyncSession, chat_id: int) -> None:
         """Erase a chat's reports and its report in progress (part of /forget's transaction)."""
@@ -336,8 +337,6 @@ class ReportStore:
         return int(value) if value is not None else None
 
 
-def _rowcount(result: object) -> int:
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 @dataclass

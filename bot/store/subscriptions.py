@@ -21,12 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.notifications import ALL_SERVICES, BILINGUAL
 from bot.core.recipient import Recipient
 from bot.store.chats import changing
-from bot.store.models import DeliveryRow, SubscriberRow, SubscriptionRow
+from bot.store.db import rowcount
+from bot.store.models import PENDING, DeliveryRow, SubscriberRow, SubscriptionRow
 
 if TYPE_CHECKING:
     from bot.store.repo import Store
 
-PENDING = "pending"  # a delivery not yet sent (the outbox's word, repeated here to keep the parts apart)
 
 
 @dataclass(frozen=True)
@@ -226,7 +226,7 @@ async def forget_recipient(session: AsyncSession, recipient: Recipient) -> bool:
     removed = await session.execute(delete(DeliveryRow).where(*addressed(DeliveryRow, recipient)))
     await session.execute(delete(SubscriptionRow).where(*addressed(SubscriptionRow, recipient)))
     gone = await session.execute(delete(SubscriberRow).where(*addressed(SubscriberRow, recipient)))
-    return bool(removed.rowcount or gone.rowcount)  # type: ignore[attr-defined]
+    return bool(rowcount(removed) or rowcount(gone))
 
 
 __all__ = ["SubscriberData", "Subscriptions", "addressed", "forget_recipient"]

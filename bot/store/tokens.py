@@ -12,12 +12,15 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from bot.store.errors import Conflict, NotFound
 from bot.store.models import ApiTokenRow
-from bot.store.repo import Conflict, NotFound, Store
+
+if TYPE_CHECKING:
+    from bot.store.repo import Store
 
 PREFIX = "hali_"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")

@@ -79,7 +79,7 @@ def telegram_front(app: App, budget: SendBudget, *, concurrency: int = 32, poll_
                    on_done: Callable[[int], None] | None = None, on_answered: Callable[[float], None] | None = None,
                    **builder_options: Any) -> TelegramFront:
     application = build_application(app, budget, **builder_options)
-    inbox = Inbox(app.store)
+    inbox = app.store.inbox
     worker = InboxWorker(application, inbox, concurrency=concurrency, on_done=on_done, on_answered=on_answered)
     timeout = app.settings.poll_timeout_seconds if poll_timeout is None else poll_timeout
     poller = Poller(application.bot, inbox, worker.wake, timeout=timeout, allowed_updates=ALLOWED_UPDATES,

@@ -12,13 +12,13 @@ from aiohttp import web
 from bot.app import App
 from bot.core.alerts import Alert, Hook, PayloadError, parse, resolve_service
 from bot.store.alerts import AlertStore
-from bot.store.tokens import Token, TokenStore
+from bot.store.tokens import Token
 from bot.web.auth import Handler, Refused, guarded, json_response, read_json, require_scope
 
 
 def add_hook_routes(web_app: web.Application, app: App) -> None:
-    tokens = TokenStore(app.store)
-    alerts = AlertStore(app.store)
+    tokens = app.store.tokens
+    alerts = app.store.alerts
     for hook in Hook:
         web_app.router.add_post(f"/hooks/{hook.value}",
                                 guarded(tokens, "hooks", "hook.refused", _receiver(app, alerts, hook)))

@@ -25,7 +25,7 @@ from bot.core.maintenance import BadTime, Every, parse_end, parse_start
 from bot.core.status import State
 from bot.store import maintenance
 from bot.store.repo import Conflict, NotFound
-from bot.store.tokens import Token, TokenStore
+from bot.store.tokens import Token
 from bot.web.auth import Refused, guarded, json_response, read_json, require_scope
 
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
@@ -175,7 +175,7 @@ class OperatorApi:
 
 def add_operator_routes(web_app: web.Application, app: App) -> None:
     api = OperatorApi(app)
-    tokens = TokenStore(app.store)
+    tokens = app.store.tokens
     number = "{%s:[0-9]{1,12}}"
     routes = (
         ("/api/v1/incidents", api.open_incident),

@@ -21,7 +21,7 @@ from bot.catalog.model import GROUPS, Service
 from bot.core.board import Snapshot, StatusBoard
 from bot.core.maintenance import EAT, PLANNED_HORIZON, MaintenanceWindow, occurrence
 from bot.core.status import EffectiveStatus, Incident, State
-from bot.store.history import DayCount, History, PastWindow
+from bot.store.history import DayCount, PastWindow
 from bot.store.repo import Store
 
 BAR_DAYS = 90
@@ -298,7 +298,7 @@ class Publisher:
                  floor: float = 1.0) -> None:
         self.board = board
         self.store = store
-        self.history = History(store)
+        self.history = store.history
         self.max_age = max(board.max_age, floor) if max_age is None else max_age
         self._published: Published | None = None
         self._taken = 0.0

@@ -12,7 +12,6 @@ from bot.cli.base import Command, Context, UsageError, actions, parse_duration
 from bot.core.clock import EAT
 from bot.core.maintenance import BadTime, Every, next_occurrence, parse_end, parse_start
 from bot.services.probe import Prober
-from bot.store.checks import CheckStore
 from bot.store.repo import Conflict, NotFound, Store
 
 
@@ -86,8 +85,8 @@ async def _checks_run(store: Store, args: argparse.Namespace) -> int:
 
 async def _checks_list(store: Store, args: argparse.Namespace) -> int:
     catalog = await store.catalog()
-    states = {s.key: s for s in await CheckStore(store).states()}
-    uptime = await CheckStore(store).uptime()
+    states = {s.key: s for s in await store.checks.states()}
+    uptime = await store.checks.uptime()
     rows: list[dict[str, Any]] = []
     for service in catalog.services:
         for check in service.checks:

@@ -10,7 +10,6 @@ from typing import Any
 
 from bot.cli.base import Command, Context
 from bot.store.budget import sending_report
-from bot.store.inbox import Inbox
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +35,7 @@ async def sending(ctx: Context, args: argparse.Namespace) -> int:
     """The send budget: queues per priority, rate, 429s, drops; the inbox."""
     store, settings = ctx.store, ctx.settings
     report = await sending_report(store.sessions, store.clock)
-    inbox = await Inbox(store).counts()
+    inbox = await store.inbox.counts()
     now = store.clock()
     oldest = round((now - inbox.oldest_pending).total_seconds()) if inbox.oldest_pending else None
     data: dict[str, Any] = {

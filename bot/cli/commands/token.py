@@ -12,7 +12,6 @@ import json
 
 from bot.cli.base import Command, Context, UsageError, actions
 from bot.store.repo import Conflict, NotFound
-from bot.store.tokens import TokenStore
 
 
 def _services(value: str) -> tuple[str, ...] | None:
@@ -40,7 +39,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 
 async def run(ctx: Context, args: argparse.Namespace) -> int:
     """Create, list or revoke a token."""
-    tokens = TokenStore(ctx.store)
+    tokens = ctx.store.tokens
     try:
         if args.action == "create":
             value = await tokens.create(args.name, args.services, hooks=args.hooks, incidents=args.incidents,
