@@ -157,11 +157,11 @@ class SentRecord:
 
     method: str
     chat_id: int | None
-    text: str | None  # as the bot sent it, markup included
-    parse_mode: str | None
-    reply_markup: dict[str, Any] | None
-    message_id: int | None
-    timestamp: float
+    text: str | None = None  # as the bot sent it, markup included
+    parse_mode: str | None = None
+    reply_markup: dict[str, Any] | None = None
+    message_id: int | None = None
+    timestamp: float = field(default_factory=time.time)  # when the fake accepted it
     plain_text: str | None = None  # what the user sees: tags removed, entities decoded
     entities: list[dict[str, Any]] = field(default_factory=list)
     callback_query_id: str | None = None
@@ -1507,7 +1507,6 @@ class FakeBotAPI:
                 parse_mode=parse_mode,
                 reply_markup=markup,
                 message_id=message_id,
-                timestamp=time.time(),
                 plain_text=text,
                 entities=entities,
                 params=params,
@@ -1540,18 +1539,8 @@ class FakeBotAPI:
             raw, text, parse_mode, entities = self._parse_text(params)
             markup = self._parse_markup(params)
             self._record_sent(
-                SentRecord(
-                    "editMessageText",
-                    None,
-                    raw,
-                    parse_mode,
-                    markup,
-                    None,
-                    time.time(),
-                    text,
-                    entities,
-                    params=params,
-                )
+                SentRecord("editMessageText", None, text=raw, parse_mode=parse_mode, reply_markup=markup,
+                           plain_text=text, entities=entities, params=params)
             )
             return True
         chat_id = self._chat_id(params)
@@ -1584,7 +1573,6 @@ class FakeBotAPI:
                 parse_mode=parse_mode,
                 reply_markup=markup,
                 message_id=message_id,
-                timestamp=time.time(),
                 plain_text=text,
                 entities=entities,
                 params=params,
@@ -1597,7 +1585,7 @@ class FakeBotAPI:
         if markup is not None and "inline_keyboard" not in markup:
             raise _bad("inline keyboard expected")
         if _param_str(params, "inline_message_id") and "chat_id" not in params:
-            record = SentRecord("editMessageReplyMarkup", None, None, None, markup, None, time.time(), params=params)
+            record = SentRecord("editMessageReplyMarkup", None, reply_markup=markup, params=params)
             self._record_sent(record)
             return True
         chat_id = self._chat_id(params)
@@ -1618,11 +1606,8 @@ class FakeBotAPI:
             SentRecord(
                 method="editMessageReplyMarkup",
                 chat_id=chat_id,
-                text=None,
-                parse_mode=None,
                 reply_markup=markup,
                 message_id=message_id,
-                timestamp=time.time(),
                 plain_text=stored.text,
                 entities=stored.entities,
                 params=params,
@@ -1648,10 +1633,6 @@ class FakeBotAPI:
                 method="answerCallbackQuery",
                 chat_id=chat_id,
                 text=text,
-                parse_mode=None,
-                reply_markup=None,
-                message_id=None,
-                timestamp=time.time(),
                 plain_text=text,
                 callback_query_id=query_id,
                 show_alert=_param_bool(params, "show_alert"),
