@@ -333,6 +333,33 @@ def as_updates(questions: Sequence[Question], first_message_id: int) -> list[dic
     return updates
 
 
+def match_replies(records: Sequence[dict[str, Any]], questions: Sequence[Question],
+                  expected_key: Callable[[str], str], reply_key: Callable[[dict[str, Any]], str],
+                  pushed_at: float) -> tuple[list[float], int, int]:
+    """Pair each chat's sent replies with the answers its questions expect.
+
+    Returns the matched replies' latencies from the push (sorted), the replies that answered nothing
+    asked, and the questions left without their answer.
+    """
+    expected: dict[int, list[str]] = defaultdict(list)
+    for q in questions:
+        expected[q.chat_id].append(expected_key(q.text))
+    latencies: list[float] = []
+    unmatched = 0
+    for record in records:
+        waiting = expected.get(record["chat_id"])
+        if record["method"] != "sendMessage" or waiting is None:
+            continue
+        key = reply_key(record)
+        if key in waiting:
+            waiting.remove(key)
+            latencies.append(record["timestamp"] - pushed_at)
+        else:
+            unmatched += 1
+    latencies.sort()
+    return latencies, unmatched, sum(len(keys) for keys in expected.values())
+
+
 def hali_reply_key(record: dict[str, Any]) -> str:
     markup = record.get("reply_markup") or {}
     for row in markup.get("inline_keyboard", []):
@@ -433,24 +460,11 @@ class RunningBot:
         busy, steal = (after - before for after, before in zip(_machine_cpu(), machine_before, strict=True))
         db_cpu = _postgres_cpu() - db_cpu_before
 
-        expected: dict[int, list[str]] = defaultdict(list)
-        for q in questions:
-            expected[q.chat_id].append(self.expected_key(q.text))
         result = RoundResult(push_seconds=push_seconds, bot_cpu=bot_cpu, fake_cpu=fake_cpu,
                              db_cpu=db_cpu, other_cpu=max(0.0, busy - bot_cpu - fake_cpu - db_cpu), steal=steal,
                              window=window)
-        for record in await fake.sent():
-            waiting = expected.get(record["chat_id"])
-            if record["method"] != "sendMessage" or waiting is None:
-                continue
-            key = self.reply_key(record)
-            if key in waiting:
-                waiting.remove(key)
-                result.latencies.append(record["timestamp"] - pushed_at)
-            else:
-                result.unmatched += 1
-        result.latencies.sort()
-        result.missing = sum(len(keys) for keys in expected.values())
+        result.latencies, result.unmatched, result.missing = match_replies(
+            await fake.sent(), questions, self.expected_key, self.reply_key, pushed_at)
         result.errors = (stats["errors"] - fake_errors_before) + (self.logged_errors() - log_errors_before)
         return result
 

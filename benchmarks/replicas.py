@@ -68,6 +68,7 @@ from benchmarks.answer_throughput import (
     as_updates,
     fake_api,
     hali_reply_key,
+    match_replies,
     prepare_store,
     run_in_workdir,
     terminate,
@@ -260,21 +261,8 @@ class Deployment:
                          cpu=[r.cpu_seconds() - before for r, before in zip(self.replicas, cpu_before, strict=True)])
         result.busy_cpu = busy
         result.other_cpu = max(0.0, busy - sum(result.cpu) - fake_cpu - db_cpu - own_cpu)
-        expected: dict[int, list[str]] = defaultdict(list)
-        for q in questions:
-            expected[q.chat_id].append(self.keys[q.text])
-        for record in await self.new_sent():
-            waiting = expected.get(record["chat_id"])
-            if record["method"] != "sendMessage" or waiting is None:
-                continue
-            key = hali_reply_key(record)
-            if key in waiting:
-                waiting.remove(key)
-                result.latencies.append(record["timestamp"] - pushed_at)
-            else:
-                result.unmatched += 1
-        result.latencies.sort()
-        result.missing = sum(len(k) for k in expected.values())
+        result.latencies, result.unmatched, result.missing = match_replies(
+            await self.new_sent(), questions, self.keys.__getitem__, hali_reply_key, pushed_at)
         return result
 
     async def stop_all(self) -> None:
