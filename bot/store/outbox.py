@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, case, cast, delete, func, insert, literal, or_, select, tuple_, update
+from sqlalchemy import delete, func, insert, literal, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.catalog.model import Text
@@ -49,7 +49,6 @@ from bot.store.models import (
     NotificationEventRow,
     SubscriberRow,
     SubscriptionRow,
-    UserRow,
     WatchStateRow,
 )
 from bot.store.subscriptions import addressed
@@ -120,13 +119,12 @@ async def record_event(session: AsyncSession, event: Event) -> int:
     """Store an event and queue one delivery per subscribed, active recipient, in the caller's transaction.
 
     Returns the event id. Quiet hours are applied here: a recipient inside its quiet window gets its
-    row due when the window ends. A Telegram chat's language choice (/language) outranks the language
-    it subscribed in.
+    row due when the window ends. Each delivery is in its subscriber's language, which a Telegram
+    chat's /language choice keeps up to date (`Store.set_language`).
     """
     row = await _event_row(session, event)
     now = event.created_at
-    subs, subscribers, users = SubscriptionRow, SubscriberRow, UserRow
-    telegram_chat = case((subs.medium == TELEGRAM, cast(subs.address, BigInteger)))
+    subs, subscribers = SubscriptionRow, SubscriberRow
     # Dependency news goes to the dependent's own followers: those following "all" already hear the
     # dependency's own news, and would otherwise get one message per dependent for one outage.
     targets = (event.service_id,) if event.kind is EventKind.DEPENDENCY else (event.service_id, ALL_SERVICES)
@@ -135,11 +133,10 @@ async def record_event(session: AsyncSession, event: Event) -> int:
             literal(row.id).label("event_id"),
             subs.medium,
             subs.address,
-            func.coalesce(users.language, subscribers.language, "en").label("language"),
+            func.coalesce(subscribers.language, "en").label("language"),
         )
         .distinct()
         .join(subscribers, (subscribers.medium == subs.medium) & (subscribers.address == subs.address))
-        .outerjoin(users, users.chat_id == telegram_chat)
         .where(subs.service_id.in_(targets), subscribers.active.is_(True))
     ).subquery()
     columns = select(chosen.c.event_id, chosen.c.medium, chosen.c.address, chosen.c.language,

@@ -35,10 +35,10 @@ from bot.store.errors import Conflict as Conflict  # re-exported: what callers c
 from bot.store.errors import NotFound as NotFound
 from bot.store.history import History
 from bot.store.inbox import Inbox
-from bot.store.models import AuditRow, IncidentRow, IncidentUpdateRow, ServiceRow, UserRow
+from bot.store.models import AuditRow, IncidentRow, IncidentUpdateRow, ServiceRow, SubscriberRow, UserRow
 from bot.store.outbox import EventKind, Outbox, ReturnHook, record_incident_event
 from bot.store.reports import ReportStore
-from bot.store.subscriptions import Subscriptions, forget_recipient
+from bot.store.subscriptions import Subscriptions, addressed, forget_recipient
 from bot.store.tokens import TokenStore
 from bot.store.watch import WatchStates
 
@@ -359,6 +359,11 @@ class Store:
             await session.execute(
                 update(UserRow).where(UserRow.chat_id == chat_id).values(language=language, last_seen=now)
             )
+            # What the chat is told from now on is in the language it chose, whatever it subscribed in.
+            await session.execute(
+                update(SubscriberRow)
+                .where(*addressed(SubscriberRow, Recipient.telegram(chat_id)), SubscriberRow.channel.is_(False))
+                .values(language=language).execution_options(synchronize_session=False))
 
     async def user_data(self, chat_id: int) -> UserData | None:
         async with self.sessions() as session:

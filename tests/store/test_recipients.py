@@ -52,6 +52,9 @@ async def _old_rows(store: Store) -> None:
         "(-1009876543210, 'en+sw', NULL, NULL, TRUE, :at, TRUE)",
         "INSERT INTO subscriptions (chat_id, service_id, created_at) VALUES "
         "(1001, 'kra', :at), (1001, 'ntsa', :at), (1002, '*', :at), (-1009876543210, '*', :at)",
+        # 1002 subscribed in English, then chose Swahili with /language; 1001 chose nothing.
+        "INSERT INTO users (chat_id, language, first_seen, last_seen) VALUES "
+        "(1002, 'sw', :at, :at), (1001, NULL, :at, :at)",
         "INSERT INTO notification_events (id, service_id, kind, state, created_at, payload) "
         "VALUES (1, 'kra', 'changed', 'major_outage', :at, '{}')",
         "INSERT INTO deliveries (event_id, chat_id, language, status, not_before, attempts) "
@@ -76,6 +79,8 @@ async def test_the_migration_keeps_every_subscription_quiet_hours_the_channel_an
         assert await subscriptions.quiet_hours(first) == (22, 6)
         data = await subscriptions.subscriber(first)
         assert data is not None and data.language == "sw" and data.active
+        chose = await subscriptions.subscriber(second)
+        assert chose is not None and chose.language == "sw", "the /language choice is the subscriber's now"
         assert await subscriptions.channel() == (Recipient.telegram(-1009876543210), None)
         claimed = await store.outbox.claim("after-upgrade", 10, lease=60)
         assert [(c.event_id, c.chat_id, c.language) for c in claimed] == [(1, 1002, "en")]

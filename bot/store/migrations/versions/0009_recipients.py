@@ -1,7 +1,9 @@
 """subscribers, subscriptions and deliveries keyed by a recipient (medium, address), not a Telegram chat id
 
 Every existing row is a Telegram chat: it becomes the recipient ("telegram", "<chat id>"), so every
-subscription, quiet hours, the public channel and every queued delivery are kept.
+subscription, quiet hours, the public channel and every queued delivery are kept. A chat's /language
+choice, which the fan-out used to read from `users`, is written into its subscriber row, where the
+fan-out now reads it.
 
 Revision ID: 0009
 Revises: 0008
@@ -41,6 +43,11 @@ def upgrade() -> None:
         batch.drop_index("ix_deliveries_chat")
     for table in _TABLES:
         _add_recipient(table)
+    op.execute(sa.text(
+        "UPDATE subscribers SET language = "
+        "(SELECT users.language FROM users WHERE users.chat_id = subscribers.chat_id) "
+        "WHERE channel = FALSE AND EXISTS (SELECT 1 FROM users WHERE users.chat_id = subscribers.chat_id "
+        "AND users.language IS NOT NULL)"))
     with op.batch_alter_table("subscribers") as batch:
         batch.alter_column("medium", existing_type=sa.String(length=16), nullable=False)
         batch.alter_column("address", existing_type=sa.String(length=64), nullable=False)
